@@ -1,0 +1,268 @@
+#include "core/config.h"
+
+#include <arpa/inet.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <variant>
+
+namespace paystream::core {
+namespace {
+
+struct IntRange {
+  int64_t Config::*field;
+  int64_t min;
+  int64_t max;
+};
+struct RealRange {
+  double Config::*field;
+  double min;
+  double max;
+};
+struct Flag {
+  bool Config::*field;
+};
+enum class TextKind { ip_address, path, free_text };
+struct Text {
+  std::string Config::*field;
+  TextKind kind;
+};
+struct Level {};
+struct Seed {};
+
+using Target = std::variant<IntRange, RealRange, Flag, Text, Level, Seed>;
+
+struct Variable {
+  const char* name;
+  Target target;
+  const char* default_text;
+  const char* accepted_text;
+  const char* meaning;
+};
+
+constexpr int64_t kMaxMs = 3'600'000;
+
+// One row per variable: the single source of parsing, defaults shown and --help.
+const std::array kVariables = {
+    Variable{"PORT", IntRange{&Config::port, 0, 65535}, "8080", "0-65535 (0: ephemeral)",
+             "public listener port"},
+    Variable{"BIND_ADDR", Text{&Config::bind_addr, TextKind::ip_address}, "0.0.0.0",
+             "IPv4 or IPv6 address", "public listener address"},
+    Variable{"ADMIN_PORT", IntRange{&Config::admin_port, 0, 65535}, "8081",
+             "0-65535 (0: ephemeral)", "admin listener port (/metrics, /admin/*)"},
+    Variable{"ADMIN_BIND_ADDR", Text{&Config::admin_bind_addr, TextKind::ip_address}, "127.0.0.1",
+             "IPv4 or IPv6 address", "admin listener address; non-loopback needs ADMIN_TOKEN_FILE"},
+    Variable{"ADMIN_TOKEN_FILE", Text{&Config::admin_token_file, TextKind::path}, "(unset)",
+             "readable file path",
+             "bearer token for mutating admin requests; re-read every second"},
+    Variable{"ADMIN_ALLOW_UNAUTHENTICATED", Flag{&Config::admin_allow_unauthenticated}, "false",
+             "true, false", "allow a non-loopback admin listener without a token"},
+    Variable{"REACTORS", IntRange{&Config::reactors, 0, 256}, "0", "0-256 (0: usable CPUs)",
+             "reactor threads, one listener each (SO_REUSEPORT)"},
+    Variable{"MAX_CONNECTIONS", IntRange{&Config::max_connections, 1, 1'000'000}, "20000",
+             "1-1000000", "open connections per reactor; beyond it new ones are closed"},
+    Variable{"MAX_HEADER_BYTES", IntRange{&Config::max_header_bytes, 1024, 65536}, "8192",
+             "1024-65536", "largest request head (431 beyond)"},
+    Variable{"MAX_BODY_BYTES", IntRange{&Config::max_body_bytes, 1, 1'048'576}, "16384",
+             "1-1048576", "largest request body (413 beyond)"},
+    Variable{"HEADER_TIMEOUT_MS", IntRange{&Config::header_timeout_ms, 1, kMaxMs}, "5000",
+             "1-3600000", "time to receive a request head (408 beyond)"},
+    Variable{"BODY_TIMEOUT_MS", IntRange{&Config::body_timeout_ms, 1, kMaxMs}, "10000", "1-3600000",
+             "time to receive a request body (408 beyond)"},
+    Variable{"IDLE_TIMEOUT_MS", IntRange{&Config::idle_timeout_ms, 1, kMaxMs}, "60000", "1-3600000",
+             "keep-alive connection idle time before close"},
+    Variable{"DRAIN_DELAY_MS", IntRange{&Config::drain_delay_ms, 0, kMaxMs}, "0", "0-3600000",
+             "after SIGTERM: wait before closing listeners (/readyz is 503 meanwhile)"},
+    Variable{"DRAIN_TIMEOUT_MS", IntRange{&Config::drain_timeout_ms, 1, kMaxMs}, "10000",
+             "1-3600000", "after the drain delay: time for in-flight requests to finish"},
+    Variable{"LOG_LEVEL", Level{}, "info", "debug, info, warn, error", "least severe level logged"},
+    Variable{"SERVICE_VERSION", Text{&Config::service_version, TextKind::free_text},
+             "(compiled version)", "1-64 printable characters",
+             "version reported in responses and metric labels"},
+    Variable{"LATENCY_BASE_MS", IntRange{&Config::latency_base_ms, 0, 60000}, "200", "0-60000",
+             "simulated processor latency"},
+    Variable{"LATENCY_JITTER_MS", IntRange{&Config::latency_jitter_ms, 0, 10000}, "50", "0-10000",
+             "uniform +/- jitter on the simulated processor latency"},
+    Variable{"PROCESSOR_TIMEOUT_MS", IntRange{&Config::processor_timeout_ms, 1, 60000}, "2000",
+             "1-60000", "processor deadline (504 beyond)"},
+    Variable{"SUCCESS_RATE", RealRange{&Config::success_rate, 0.0, 1.0}, "0.94", "0-1",
+             "probability that a processor answer is an approval"},
+    Variable{"ERROR_RATE", RealRange{&Config::error_rate, 0.0, 1.0}, "0", "0-1",
+             "probability that a processor call fails (502)"},
+    Variable{"RANDOM_SEED", Seed{}, "(random)", "0-18446744073709551615",
+             "seed of the simulated processor (reproducible runs)"},
+    Variable{"PROCESSOR_API_KEY_FILE", Text{&Config::processor_api_key_file, TextKind::path},
+             "(unset)", "readable file path",
+             "processor credential; when set, calls need it; re-read every second"},
+    Variable{"CB_FAILURE_THRESHOLD", IntRange{&Config::cb_failure_threshold, 1, 255}, "5", "1-255",
+             "consecutive processor failures that open the breaker"},
+    Variable{"CB_OPEN_TIMEOUT_MS", IntRange{&Config::cb_open_timeout_ms, 1, kMaxMs}, "30000",
+             "1-3600000", "time the breaker stays open before a half-open probe"},
+    Variable{"CB_HALF_OPEN_MAX_REQUESTS", IntRange{&Config::cb_half_open_max_requests, 1, 255}, "3",
+             "1-255", "probes admitted half-open; that many successes close it"},
+    Variable{"CB_INTERVAL_MS", IntRange{&Config::cb_interval_ms, 0, kMaxMs}, "60000",
+             "0-3600000 (0: never)", "closed-state counts reset period"},
+};
+
+std::string range_message(const Variable& v) {
+  return std::string(v.name) + " must be " + v.accepted_text;
+}
+
+bool parse_int(std::string_view text, int64_t& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+bool parse_real(std::string_view text, double& out) {
+  // Plain decimal only: strtod would also take hex, "inf" and "nan".
+  if (text.empty() || text.size() > 32) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || c == '.')) return false;
+  }
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(out);
+}
+
+bool is_ip_address(const std::string& text) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
+}
+
+bool is_printable(std::string_view text) {
+  for (char c : text) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+// Returns true when `value` was valid and stored.
+bool apply(const Variable& v, std::string_view value, Config& config) {
+  struct Visitor {
+    std::string_view value;
+    Config& config;
+    bool operator()(const IntRange& r) const {
+      int64_t n = 0;
+      if (!parse_int(value, n) || n < r.min || n > r.max) return false;
+      config.*r.field = n;
+      return true;
+    }
+    bool operator()(const RealRange& r) const {
+      double d = 0;
+      if (!parse_real(value, d) || d < r.min || d > r.max) return false;
+      config.*r.field = d;
+      return true;
+    }
+    bool operator()(const Flag& f) const {
+      if (value == "true") {
+        config.*f.field = true;
+      } else if (value == "false") {
+        config.*f.field = false;
+      } else {
+        return false;
+      }
+      return true;
+    }
+    bool operator()(const Text& t) const {
+      std::string text(value);
+      switch (t.kind) {
+        case TextKind::ip_address:
+          if (!is_ip_address(text)) return false;
+          break;
+        case TextKind::path:
+          if (text.empty() || text.find('\0') != std::string::npos) return false;
+          break;
+        case TextKind::free_text:
+          if (text.empty() || text.size() > 64 || !is_printable(text)) return false;
+          break;
+      }
+      config.*t.field = std::move(text);
+      return true;
+    }
+    bool operator()(const Level&) const {
+      static constexpr std::array levels = {LogLevel::debug, LogLevel::info, LogLevel::warn,
+                                            LogLevel::error};
+      for (LogLevel level : levels) {
+        if (value == log_level_name(level)) {
+          config.log_level = level;
+          return true;
+        }
+      }
+      return false;
+    }
+    bool operator()(const Seed&) const {
+      uint64_t seed = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seed);
+      if (ec != std::errc() || ptr != value.data() + value.size()) return false;
+      config.random_seed = seed;
+      return true;
+    }
+  };
+  return std::visit(Visitor{value, config}, v.target);
+}
+
+}  // namespace
+
+ConfigResult load_config(const EnvLookup& lookup) {
+  ConfigResult result;
+  for (const Variable& v : kVariables) {
+    const char* value = lookup(v.name);
+    if (value == nullptr) continue;
+    if (!apply(v, value, result.config)) {
+      result.error = ConfigError{v.name, range_message(v)};
+      return result;
+    }
+  }
+  return result;
+}
+
+std::string config_help_text() {
+  std::string text =
+      "# paystream-authd configuration\n"
+      "\n"
+      "Usage: `paystream-authd [--help | --version]`\n"
+      "\n"
+      "PayStream payment-authorization service. Configuration comes from environment\n"
+      "variables only; an invalid value stops start-up with exit code 2 and a message\n"
+      "naming the variable and its accepted range.\n"
+      "\n"
+      "| Variable | Default | Accepted | Meaning |\n"
+      "|---|---|---|---|\n";
+  for (const Variable& v : kVariables) {
+    text += "| `";
+    text += v.name;
+    text += "` | ";
+    text += v.default_text;
+    text += " | ";
+    text += v.accepted_text;
+    text += " | ";
+    text += v.meaning;
+    text += " |\n";
+  }
+  return text;
+}
+
+std::string_view log_level_name(LogLevel level) {
+  switch (level) {
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warn:
+      return "warn";
+    case LogLevel::error:
+      return "error";
+  }
+  return "info";
+}
+
+bool is_loopback_address(std::string_view address) {
+  if (address == "localhost" || address == "::1") return true;
+  std::string text(address);
+  unsigned char buf[4];
+  return inet_pton(AF_INET, text.c_str(), buf) == 1 && buf[0] == 127;
+}
+
+}  // namespace paystream::core

@@ -1,0 +1,73 @@
+#pragma once
+// The service's whole configuration, read from environment variables only.
+// Pure logic: the caller supplies the lookup, so tests need no real environment.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace paystream::core {
+
+enum class LogLevel { debug, info, warn, error };
+
+struct Config {
+  // Listeners
+  int64_t port = 8080;
+  std::string bind_addr = "0.0.0.0";
+  int64_t admin_port = 8081;
+  std::string admin_bind_addr = "127.0.0.1";
+  std::string admin_token_file;  // empty: no admin authentication
+  bool admin_allow_unauthenticated = false;
+  // Reactors and HTTP limits
+  int64_t reactors = 0;  // 0: one per CPU this process may use
+  int64_t max_connections = 20000;
+  int64_t max_header_bytes = 8192;
+  int64_t max_body_bytes = 16384;
+  int64_t header_timeout_ms = 5000;
+  int64_t body_timeout_ms = 10000;
+  int64_t idle_timeout_ms = 60000;
+  int64_t drain_delay_ms = 0;
+  int64_t drain_timeout_ms = 10000;
+  LogLevel log_level = LogLevel::info;
+  // Service
+  std::string service_version;  // empty: the compiled version
+  int64_t latency_base_ms = 200;
+  int64_t latency_jitter_ms = 50;
+  int64_t processor_timeout_ms = 2000;
+  double success_rate = 0.94;
+  double error_rate = 0.0;
+  std::optional<uint64_t> random_seed;  // absent: seeded from getrandom()
+  std::string processor_api_key_file;
+  // Circuit breaker
+  int64_t cb_failure_threshold = 5;
+  int64_t cb_open_timeout_ms = 30000;
+  int64_t cb_half_open_max_requests = 3;
+  int64_t cb_interval_ms = 60000;
+};
+
+struct ConfigError {
+  std::string variable;
+  std::string message;  // names the variable and its accepted range
+};
+
+struct ConfigResult {
+  Config config;
+  std::optional<ConfigError> error;  // the first invalid variable, if any
+};
+
+using EnvLookup = std::function<const char*(const char* name)>;
+
+ConfigResult load_config(const EnvLookup& lookup);
+
+// The `--help` text: every variable with its default and accepted range.
+// docs/config.md is this text, checked by a test.
+std::string config_help_text();
+
+std::string_view log_level_name(LogLevel level);
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_address(std::string_view address);
+
+}  // namespace paystream::core

@@ -1,0 +1,135 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+#include <string>
+
+namespace paystream::core {
+namespace {
+
+ConfigResult load(const std::map<std::string, std::string>& env) {
+  return load_config([&env](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+}
+
+TEST(Config, DefaultsWhenNothingIsSet) {
+  ConfigResult r = load({});
+  ASSERT_FALSE(r.error);
+  EXPECT_EQ(r.config.port, 8080);
+  EXPECT_EQ(r.config.admin_port, 8081);
+  EXPECT_EQ(r.config.admin_bind_addr, "127.0.0.1");
+  EXPECT_EQ(r.config.max_header_bytes, 8192);
+  EXPECT_EQ(r.config.log_level, LogLevel::info);
+  EXPECT_FALSE(r.config.random_seed);
+}
+
+TEST(Config, ParsesEveryKind) {
+  ConfigResult r = load({{"PORT", "0"},
+                         {"BIND_ADDR", "::1"},
+                         {"ADMIN_ALLOW_UNAUTHENTICATED", "true"},
+                         {"SUCCESS_RATE", "0.5"},
+                         {"LOG_LEVEL", "debug"},
+                         {"RANDOM_SEED", "18446744073709551615"},
+                         {"SERVICE_VERSION", "1.2.3-canary"},
+                         {"ADMIN_TOKEN_FILE", "/var/run/secrets/admin-token"}});
+  ASSERT_FALSE(r.error) << r.error->message;
+  EXPECT_EQ(r.config.port, 0);
+  EXPECT_EQ(r.config.bind_addr, "::1");
+  EXPECT_TRUE(r.config.admin_allow_unauthenticated);
+  EXPECT_DOUBLE_EQ(r.config.success_rate, 0.5);
+  EXPECT_EQ(r.config.log_level, LogLevel::debug);
+  EXPECT_EQ(r.config.random_seed, 18446744073709551615ULL);
+  EXPECT_EQ(r.config.service_version, "1.2.3-canary");
+  EXPECT_EQ(r.config.admin_token_file, "/var/run/secrets/admin-token");
+}
+
+struct BadValue {
+  const char* name;
+  const char* value;
+};
+
+class ConfigRejects : public ::testing::TestWithParam<BadValue> {};
+
+TEST_P(ConfigRejects, NamesTheVariableAndItsRange) {
+  ConfigResult r = load({{GetParam().name, GetParam().value}});
+  ASSERT_TRUE(r.error) << GetParam().name << "=" << GetParam().value;
+  EXPECT_EQ(r.error->variable, GetParam().name);
+  EXPECT_NE(r.error->message.find(GetParam().name), std::string::npos);
+  EXPECT_NE(r.error->message.find("must be"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Values, ConfigRejects,
+    ::testing::Values(BadValue{"PORT", "65536"}, BadValue{"PORT", "-1"}, BadValue{"PORT", "80x"},
+                      BadValue{"PORT", ""}, BadValue{"PORT", " 80"}, BadValue{"REACTORS", "257"},
+                      BadValue{"SUCCESS_RATE", "1.01"}, BadValue{"SUCCESS_RATE", "nan"},
+                      BadValue{"SUCCESS_RATE", "-0.1"}, BadValue{"ERROR_RATE", "1e-3"},
+                      BadValue{"LOG_LEVEL", "verbose"}, BadValue{"BIND_ADDR", "example.com"},
+                      BadValue{"ADMIN_ALLOW_UNAUTHENTICATED", "yes"},
+                      BadValue{"CB_FAILURE_THRESHOLD", "0"},
+                      BadValue{"CB_HALF_OPEN_MAX_REQUESTS", "256"},
+                      BadValue{"CB_OPEN_TIMEOUT_MS", "3600001"}, BadValue{"RANDOM_SEED", "-5"},
+                      BadValue{"SERVICE_VERSION", "has space"}, BadValue{"ADMIN_TOKEN_FILE", ""},
+                      BadValue{"MAX_HEADER_BYTES", "100"}));
+
+// The defaults --help shows must be the defaults the code uses.
+TEST(Config, HelpDefaultsParseToTheBuiltInDefaults) {
+  const Config defaults;
+  std::istringstream lines(config_help_text());
+  std::string line;
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    if (line.rfind("| `", 0) != 0) continue;
+    ++rows;
+    size_t name_end = line.find('`', 3);
+    std::string name = line.substr(3, name_end - 3);
+    size_t def_start = line.find("| ", name_end) + 2;
+    std::string def = line.substr(def_start, line.find(" |", def_start) - def_start);
+    if (def.front() == '(') continue;  // unset or derived at run time
+    ConfigResult r = load({{name, def}});
+    ASSERT_FALSE(r.error) << name << " default " << def << " is outside its own range";
+    Config with_default = r.config;
+    // Re-loading the shown default must change nothing.
+    EXPECT_EQ(with_default.port, defaults.port) << name;
+    EXPECT_EQ(with_default.bind_addr, defaults.bind_addr) << name;
+    EXPECT_EQ(with_default.admin_port, defaults.admin_port) << name;
+    EXPECT_EQ(with_default.admin_bind_addr, defaults.admin_bind_addr) << name;
+    EXPECT_EQ(with_default.admin_allow_unauthenticated, defaults.admin_allow_unauthenticated);
+    EXPECT_EQ(with_default.reactors, defaults.reactors) << name;
+    EXPECT_EQ(with_default.max_connections, defaults.max_connections) << name;
+    EXPECT_EQ(with_default.max_header_bytes, defaults.max_header_bytes) << name;
+    EXPECT_EQ(with_default.max_body_bytes, defaults.max_body_bytes) << name;
+    EXPECT_EQ(with_default.header_timeout_ms, defaults.header_timeout_ms) << name;
+    EXPECT_EQ(with_default.body_timeout_ms, defaults.body_timeout_ms) << name;
+    EXPECT_EQ(with_default.idle_timeout_ms, defaults.idle_timeout_ms) << name;
+    EXPECT_EQ(with_default.drain_delay_ms, defaults.drain_delay_ms) << name;
+    EXPECT_EQ(with_default.drain_timeout_ms, defaults.drain_timeout_ms) << name;
+    EXPECT_EQ(with_default.log_level, defaults.log_level) << name;
+    EXPECT_EQ(with_default.latency_base_ms, defaults.latency_base_ms) << name;
+    EXPECT_EQ(with_default.latency_jitter_ms, defaults.latency_jitter_ms) << name;
+    EXPECT_EQ(with_default.processor_timeout_ms, defaults.processor_timeout_ms) << name;
+    EXPECT_DOUBLE_EQ(with_default.success_rate, defaults.success_rate) << name;
+    EXPECT_DOUBLE_EQ(with_default.error_rate, defaults.error_rate) << name;
+    EXPECT_EQ(with_default.cb_failure_threshold, defaults.cb_failure_threshold) << name;
+    EXPECT_EQ(with_default.cb_open_timeout_ms, defaults.cb_open_timeout_ms) << name;
+    EXPECT_EQ(with_default.cb_half_open_max_requests, defaults.cb_half_open_max_requests);
+    EXPECT_EQ(with_default.cb_interval_ms, defaults.cb_interval_ms) << name;
+  }
+  EXPECT_EQ(rows, 28);
+}
+
+TEST(Config, Loopback) {
+  EXPECT_TRUE(is_loopback_address("127.0.0.1"));
+  EXPECT_TRUE(is_loopback_address("127.8.9.10"));
+  EXPECT_TRUE(is_loopback_address("::1"));
+  EXPECT_FALSE(is_loopback_address("0.0.0.0"));
+  EXPECT_FALSE(is_loopback_address("10.0.0.1"));
+  EXPECT_FALSE(is_loopback_address("::"));
+}
+
+}  // namespace
+}  // namespace paystream::core

@@ -1,0 +1,14 @@
+#pragma once
+#include <cstdint>
+#include <ctime>
+
+namespace paystream::net {
+
+// Milliseconds on the monotonic clock, comparable across threads (unlike uv_now()).
+inline uint64_t monotonic_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000u + static_cast<uint64_t>(ts.tv_nsec) / 1000000u;
+}
+
+}  // namespace paystream::net

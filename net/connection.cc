@@ -1,0 +1,250 @@
+#include "net/connection.h"
+
+#include "net/reactor.h"
+
+namespace paystream::net {
+namespace {
+
+// Output buffered beyond this pauses reading, so a client that does not read
+// cannot make us buffer without bound.
+constexpr size_t kMaxUnsentBytes = 1u << 20;
+// After our last response: how long to read and discard before the final close,
+// so unread request bytes do not turn our FIN into a reset that eats the response.
+constexpr uint64_t kLingerMs = 1000;
+
+Connection* of(uv_handle_t* h) {
+  return static_cast<Connection*>(h->data);
+}
+
+}  // namespace
+
+Connection::Connection(Reactor& reactor, uint32_t index, uint32_t generation)
+    : reactor_(reactor),
+      index_(index),
+      generation_(generation),
+      session_(reactor.limits(), *this, reactor.date(), uv_now(reactor.loop())) {
+  uv_tcp_init(reactor.loop(), &tcp_);
+  uv_timer_init(reactor.loop(), &timer_);
+  tcp_.data = this;
+  timer_.data = this;
+  write_req_.data = this;
+  shutdown_req_.data = this;
+  open_handles_ = 2;
+  reactor_.stats().connection_opened();
+}
+
+bool Connection::start(uv_stream_t* listener) {
+  if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&tcp_)) != 0) {
+    close();
+    return false;
+  }
+  return begin_reading();
+}
+
+bool Connection::start_from_fd(int fd) {
+  if (uv_tcp_open(&tcp_, fd) != 0) {
+    ::close(fd);
+    close();
+    return false;
+  }
+  return begin_reading();
+}
+
+bool Connection::begin_reading() {
+  uv_tcp_nodelay(&tcp_, 1);
+  after_event();
+  return !closed_;
+}
+
+void Connection::alloc_cb(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  // One buffer per reactor: every read is consumed (or copied) before the next.
+  Reactor& reactor = of(handle)->reactor_;
+  *buf = uv_buf_init(reactor.read_buffer(), static_cast<unsigned>(reactor.read_buffer_size()));
+}
+
+void Connection::read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  of(reinterpret_cast<uv_handle_t*>(stream))->on_read(nread, buf);
+}
+
+void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
+  if (nread > 0) {
+    session_.on_data(buf->base, static_cast<size_t>(nread), uv_now(reactor_.loop()));
+  } else if (nread == UV_EOF) {
+    // The client will send nothing more; answer what is in progress, then close.
+    peer_done_ = true;
+  } else if (nread < 0) {
+    close();
+    return;
+  }
+  after_event();
+}
+
+void Connection::dispatch(const Request& request, uint32_t seq) {
+  reactor_.stats().add_request();
+  reactor_.router().route(request, Responder(&reactor_, index_, generation_, seq));
+}
+
+void Connection::protocol_error(int status) {
+  reactor_.stats().http_error(status);
+}
+
+void Connection::complete(uint32_t seq, const Response& response) {
+  if (closed_ || lingering_) return;
+  if (response.status >= 400) reactor_.stats().http_error(response.status);
+  session_.complete(seq, response, uv_now(reactor_.loop()));
+  after_event();
+}
+
+void Connection::begin_drain() {
+  if (closed_ || lingering_) return;
+  session_.begin_drain();
+  after_event();
+}
+
+bool Connection::force_close() {
+  const bool cut = session_.in_flight() > 0;
+  close();
+  return cut;
+}
+
+void Connection::after_event() {
+  if (closed_ || lingering_) return;
+  flush();
+  if (closed_) return;
+  const bool nothing_to_send = !write_in_flight_ && session_.output().empty();
+  if (nothing_to_send && (session_.should_close() || (peer_done_ && session_.in_flight() == 0))) {
+    start_lingering_close();
+    return;
+  }
+  update_reading();
+  update_timer();
+}
+
+void Connection::flush() {
+  std::string& out = session_.output();
+  if (write_in_flight_ || out.empty()) return;
+  uv_buf_t buf = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
+  int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
+  if (n == static_cast<int>(out.size())) {
+    out.clear();
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    close();
+    return;
+  }
+  const size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
+  writing_.assign(out, sent);
+  out.clear();
+  buf = uv_buf_init(writing_.data(), static_cast<unsigned>(writing_.size()));
+  if (uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, write_cb) != 0) {
+    close();
+    return;
+  }
+  write_in_flight_ = true;
+  write_started_ms_ = uv_now(reactor_.loop());
+}
+
+void Connection::write_cb(uv_write_t* req, int status) {
+  auto* c = static_cast<Connection*>(req->data);
+  c->write_in_flight_ = false;
+  c->writing_.clear();
+  if (c->closed_) return;
+  if (status < 0) {
+    c->close();
+    return;
+  }
+  c->after_event();
+}
+
+void Connection::update_reading() {
+  const size_t unsent = writing_.size() + session_.output().size();
+  const bool want = !peer_done_ && session_.wants_read() && unsent <= kMaxUnsentBytes;
+  if (want == reading_) return;
+  if (want) {
+    reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), alloc_cb, read_cb) == 0;
+  } else {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    reading_ = false;
+  }
+}
+
+void Connection::update_timer() {
+  TimerRequest t = session_.timer();
+  uint64_t deadline = t.deadline_ms;
+  bool armed = t.kind != TimerKind::none;
+  if (write_in_flight_) {
+    // A client that stops reading our answer gets the idle timeout, then is closed.
+    armed = true;
+    deadline = write_started_ms_ + reactor_.limits().idle_timeout_ms;
+  }
+  if (!armed) {
+    if (timer_armed_) uv_timer_stop(&timer_);
+    timer_armed_ = false;
+    return;
+  }
+  if (timer_armed_ && deadline == armed_deadline_ms_) return;
+  const uint64_t now = uv_now(reactor_.loop());
+  uv_timer_start(&timer_, timer_cb, deadline > now ? deadline - now : 0, 0);
+  timer_armed_ = true;
+  armed_deadline_ms_ = deadline;
+}
+
+void Connection::timer_cb(uv_timer_t* timer) {
+  of(reinterpret_cast<uv_handle_t*>(timer))->on_timer();
+}
+
+void Connection::on_timer() {
+  timer_armed_ = false;
+  if (lingering_) {
+    close();
+    return;
+  }
+  const uint64_t now = uv_now(reactor_.loop());
+  if (write_in_flight_ && now >= write_started_ms_ + reactor_.limits().idle_timeout_ms) {
+    close();
+    return;
+  }
+  session_.on_timer(now);
+  after_event();
+}
+
+void Connection::start_lingering_close() {
+  lingering_ = true;
+  if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  reading_ = false;
+  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), shutdown_cb) != 0) {
+    close();
+    return;
+  }
+  uv_timer_start(&timer_, timer_cb, kLingerMs, 0);
+}
+
+void Connection::shutdown_cb(uv_shutdown_t* req, int status) {
+  auto* c = static_cast<Connection*>(req->data);
+  if (c->closed_) return;
+  if (status < 0 || c->peer_done_ ||
+      uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp_), alloc_cb, linger_read_cb) != 0) {
+    c->close();
+  }
+}
+
+void Connection::linger_read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
+  if (nread < 0) of(reinterpret_cast<uv_handle_t*>(stream))->close();  // EOF or error
+}
+
+void Connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  reactor_.release_connection(index_);  // later answers for it are dropped
+  reactor_.stats().connection_closed();
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), close_cb);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), close_cb);
+}
+
+void Connection::close_cb(uv_handle_t* handle) {
+  Connection* c = of(handle);
+  if (--c->open_handles_ == 0) delete c;
+}
+
+}  // namespace paystream::net

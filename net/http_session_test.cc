@@ -1,0 +1,462 @@
+#include "net/http_session.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "net/testing/raw_client.h"
+
+namespace paystream::net {
+namespace {
+
+using testing::parse_responses;
+using testing::ParsedResponse;
+
+struct Seen {
+  std::string method;
+  std::string path;
+  std::string query;
+  std::string body;
+  std::string host;
+  std::string custom;
+  bool keep_alive;
+  uint32_t seq;
+};
+
+// Answers each request with "<METHOD> <path> <body>" at once, or later when told.
+class Harness : public RequestSink {
+ public:
+  explicit Harness(SessionLimits limits = {}) : session(limits, *this, date, 0) {}
+
+  void dispatch(const Request& r, uint32_t seq) override {
+    seen.push_back({std::string(r.method), std::string(r.path), std::string(r.query),
+                    std::string(r.body), std::string(r.header("host")),
+                    std::string(r.header("x-custom")), r.keep_alive, seq});
+    if (answer_at_once) answer(seq);
+  }
+  void protocol_error(int status) override { errors.push_back(status); }
+
+  void answer(uint32_t seq, uint64_t now = 0) {
+    const Seen* s = nullptr;
+    for (const Seen& x : seen) {
+      if (x.seq == seq) s = &x;
+    }
+    const std::string body = s->method + " " + s->path + " " + s->body;
+    session.complete(seq, Response{.content_type = "text/plain", .body = body}, now);
+  }
+
+  void feed(std::string_view bytes, uint64_t now = 0) {
+    session.on_data(bytes.data(), bytes.size(), now);
+  }
+
+  std::vector<ParsedResponse> take() {
+    all_output += session.output();
+    session.output().clear();
+    return parse_responses(all_output);
+  }
+
+  std::string date = "Thu, 01 Jan 2026 00:00:00 GMT";
+  HttpSession session;
+  bool answer_at_once = true;
+  std::vector<Seen> seen;
+  std::vector<int> errors;
+  std::string all_output;
+};
+
+const std::string kPost =
+    "POST /v1/echo?x=1 HTTP/1.1\r\n"
+    "Host: example.test\r\n"
+    "X-Custom:   spaced value  \r\n"
+    "Content-Type: application/json\r\n"
+    "Content-Length: 13\r\n"
+    "\r\n"
+    "{\"a\":\"hello\"}";
+
+TEST(HttpSession, EverySplitPointGivesTheSameRequest) {
+  for (size_t split = 0; split <= kPost.size(); ++split) {
+    Harness h;
+    h.feed(std::string_view(kPost).substr(0, split));
+    h.feed(std::string_view(kPost).substr(split));
+    ASSERT_EQ(h.seen.size(), 1u) << "split at " << split;
+    EXPECT_EQ(h.seen[0].method, "POST");
+    EXPECT_EQ(h.seen[0].path, "/v1/echo");
+    EXPECT_EQ(h.seen[0].query, "x=1");
+    EXPECT_EQ(h.seen[0].body, "{\"a\":\"hello\"}");
+    EXPECT_EQ(h.seen[0].host, "example.test");
+    EXPECT_EQ(h.seen[0].custom, "spaced value") << "split at " << split;
+    auto responses = h.take();
+    ASSERT_EQ(responses.size(), 1u);
+    EXPECT_EQ(responses[0].status, 200);
+    EXPECT_EQ(responses[0].body, "POST /v1/echo {\"a\":\"hello\"}");
+  }
+}
+
+TEST(HttpSession, OneByteAtATime) {
+  Harness h;
+  const std::string two = kPost + kPost;
+  for (char c : two) h.feed(std::string_view(&c, 1));
+  ASSERT_EQ(h.seen.size(), 2u);
+  EXPECT_EQ(h.seen[1].custom, "spaced value");
+  EXPECT_EQ(h.take().size(), 2u);
+}
+
+TEST(HttpSession, PipelinedBatchAnsweredInOrderInOneOutput) {
+  Harness h;
+  std::string batch;
+  for (int i = 0; i < 10; ++i) {
+    batch += "GET /r" + std::to_string(i) + " HTTP/1.1\r\nHost: a\r\n\r\n";
+  }
+  h.feed(batch);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 10u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(responses[i].body, "GET /r" + std::to_string(i) + " ");
+}
+
+TEST(HttpSession, AtMostSixteenInFlightAndResponsesReleasedStrictlyInOrder) {
+  Harness h;
+  h.answer_at_once = false;
+  std::string batch;
+  for (int i = 0; i < 20; ++i)
+    batch += "GET /r" + std::to_string(i) + " HTTP/1.1\r\nHost: a\r\n\r\n";
+  h.feed(batch);
+  ASSERT_EQ(h.seen.size(), 16u);
+  EXPECT_FALSE(h.session.wants_read());
+  EXPECT_EQ(h.session.timer().kind, TimerKind::none);  // no timer while handlers work
+  // Answer backwards: nothing may leave before request 0 is answered.
+  for (int i = 15; i >= 1; --i) h.answer(static_cast<uint32_t>(i));
+  EXPECT_TRUE(h.take().empty());
+  h.answer(0);
+  // Request 0 released everything behind it, which let the last four in.
+  ASSERT_EQ(h.seen.size(), 20u);
+  EXPECT_EQ(h.take().size(), 16u);
+  for (uint32_t seq = 16; seq < 20; ++seq) h.answer(seq);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 20u);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(responses[i].body, "GET /r" + std::to_string(i) + " ");
+  EXPECT_TRUE(h.session.wants_read());
+}
+
+TEST(HttpSession, LateAnswerForUnknownSequenceIsIgnored) {
+  Harness h;
+  h.answer_at_once = false;
+  h.feed("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  h.answer(0);
+  h.session.complete(0, Response{.body = "again"}, 0);
+  h.session.complete(77, Response{.body = "never"}, 0);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].body, "GET / ");
+}
+
+const std::string kChunked =
+    "POST /c HTTP/1.1\r\n"
+    "Host: a\r\n"
+    "Transfer-Encoding: chunked\r\n"
+    "\r\n"
+    "5\r\nhello\r\n"
+    "1;ext=1\r\n \r\n"
+    "6\r\nworld!\r\n"
+    "0\r\n"
+    "Trailer-Field: ignored\r\n"
+    "\r\n";
+
+TEST(HttpSession, ChunkedBodyAtEverySplitPoint) {
+  for (size_t split = 0; split <= kChunked.size(); ++split) {
+    Harness h;
+    h.feed(std::string_view(kChunked).substr(0, split));
+    h.feed(std::string_view(kChunked).substr(split));
+    ASSERT_EQ(h.seen.size(), 1u) << "split at " << split;
+    EXPECT_EQ(h.seen[0].body, "hello world!");
+  }
+}
+
+struct BadRequest {
+  const char* name;
+  std::string bytes;
+  int status;
+};
+
+class HttpSessionRejects : public ::testing::TestWithParam<BadRequest> {};
+
+TEST_P(HttpSessionRejects, WithJsonErrorAndClose) {
+  Harness h;
+  h.feed(GetParam().bytes);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].status, GetParam().status);
+  EXPECT_EQ(responses[0].header("content-type"), "application/json");
+  EXPECT_EQ(responses[0].header("connection"), "close");
+  EXPECT_EQ(responses[0].body.rfind("{\"error\":\"", 0), 0u) << responses[0].body;
+  EXPECT_NE(responses[0].body.find("\"message\":\""), std::string::npos);
+  EXPECT_TRUE(h.session.should_close());
+  EXPECT_TRUE(h.seen.empty());
+  ASSERT_EQ(h.errors.size(), 1u);
+  EXPECT_EQ(h.errors[0], GetParam().status);
+}
+
+std::string many_headers(int n) {
+  std::string r = "GET / HTTP/1.1\r\nHost: a\r\n";
+  for (int i = 1; i < n; ++i) r += "X-H" + std::to_string(i) + ": v\r\n";
+  return r + "\r\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, HttpSessionRejects,
+    ::testing::Values(
+        BadRequest{"HeadTooLarge",
+                   "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(9000, 'x') + "\r\n\r\n",
+                   431},
+        BadRequest{"UrlTooLarge", "GET /" + std::string(9000, 'u') + " HTTP/1.1\r\nHost: a\r\n\r\n",
+                   431},
+        BadRequest{"TooManyHeaders", many_headers(65), 431},
+        BadRequest{"BodyTooLargeByLength",
+                   "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 16385\r\n\r\n", 413},
+        BadRequest{"BodyTooLargeByChunkSize",
+                   "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4001\r\n", 413},
+        BadRequest{"BodyTooLargeByChunkSum",
+                   "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2000\r\n" +
+                       std::string(0x2000, 'a') + "\r\n2001\r\n",
+                   413},
+        BadRequest{"LengthWithChunked",
+                   "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: "
+                   "chunked\r\n\r\n0\r\n\r\n",
+                   400},
+        BadRequest{"DuplicateLength",
+                   "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+                   400},
+        BadRequest{"NulInHeader", std::string("GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n", 29), 400},
+        BadRequest{"ControlInHeader", "GET / HTTP/1.1\r\nHost: a\x01\r\n\r\n", 400},
+        BadRequest{"BadChunkSize",
+                   "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
+        BadRequest{"SpaceBeforeColon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400},
+        BadRequest{"ObsFold", "GET / HTTP/1.1\r\nHost: a\r\nX-A: one\r\n two\r\n\r\n", 400},
+        BadRequest{"MissingHost", "GET / HTTP/1.1\r\nX-A: b\r\n\r\n", 400},
+        BadRequest{"TwoHosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+        BadRequest{"BareLineFeeds", "GET / HTTP/1.1\nHost: a\n\n", 400},
+        BadRequest{"NotHttp", "HELLO\r\n\r\n", 400},
+        BadRequest{"Http2", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
+        BadRequest{"UnknownExpectation",
+                   "POST / HTTP/1.1\r\nHost: a\r\nExpect: magic\r\nContent-Length: 1\r\n\r\nx",
+                   417},
+        BadRequest{"AsteriskTarget", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 400}),
+    [](const ::testing::TestParamInfo<BadRequest>& info) { return std::string(info.param.name); });
+
+TEST(HttpSession, BodyTooLargeIsRefusedBeforeTheBodyArrives) {
+  Harness h;
+  h.feed("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n");
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].status, 413);
+}
+
+TEST(HttpSession, ErrorWaitsBehindEarlierResponses) {
+  Harness h;
+  h.answer_at_once = false;
+  h.feed("GET /first HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost : a\r\n\r\n");
+  ASSERT_EQ(h.seen.size(), 1u);
+  EXPECT_TRUE(h.take().empty());
+  h.answer(0);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 2u);
+  EXPECT_EQ(responses[0].status, 200);
+  EXPECT_EQ(responses[0].header("connection"), "");
+  EXPECT_EQ(responses[1].status, 400);
+  EXPECT_TRUE(h.session.should_close());
+}
+
+TEST(HttpSession, ConnectionCloseIsHonouredAndLaterRequestsIgnored) {
+  Harness h;
+  h.feed(
+      "GET /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_EQ(h.seen.size(), 1u);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].header("connection"), "close");
+  EXPECT_TRUE(h.session.should_close());
+  EXPECT_FALSE(h.session.wants_read());
+}
+
+TEST(HttpSession, Http10ClosesUnlessKeepAliveAsked) {
+  Harness plain;
+  plain.feed("GET / HTTP/1.0\r\n\r\n");  // no Host needed in 1.0
+  auto r1 = plain.take();
+  ASSERT_EQ(r1.size(), 1u);
+  EXPECT_EQ(r1[0].header("connection"), "close");
+  EXPECT_TRUE(plain.session.should_close());
+
+  Harness kept;
+  kept.feed(
+      "GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\nConnection: "
+      "Keep-Alive\r\n\r\n");
+  auto r2 = kept.take();
+  ASSERT_EQ(r2.size(), 2u);
+  EXPECT_EQ(r2[0].header("connection"), "keep-alive");
+  EXPECT_EQ(r2[1].body, "GET /b ");
+  EXPECT_FALSE(kept.session.should_close());
+}
+
+TEST(HttpSession, Http11KeepsAliveByDefault) {
+  Harness h;
+  h.feed("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  auto r = h.take();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header("connection"), "");
+  EXPECT_EQ(r[0].header("date"), h.date);
+  EXPECT_FALSE(h.session.should_close());
+  EXPECT_TRUE(h.session.wants_read());
+}
+
+TEST(HttpSession, ExpectContinueIsAnsweredBeforeTheBody) {
+  Harness h;
+  h.feed("POST /e HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n", 10);
+  auto interim = h.take();
+  ASSERT_EQ(interim.size(), 1u);
+  EXPECT_EQ(interim[0].status, 100);
+  EXPECT_EQ(h.session.timer().kind, TimerKind::body);
+  h.feed("ping", 20);
+  auto all = h.take();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].status, 200);
+  EXPECT_EQ(all[1].body, "POST /e ping");
+}
+
+TEST(HttpSession, ExpectContinueWaitsForEarlierResponses) {
+  Harness h;
+  h.answer_at_once = false;
+  h.feed(
+      "GET /first HTTP/1.1\r\nHost: a\r\n\r\n"
+      "POST /e HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+  EXPECT_TRUE(h.take().empty());
+  h.answer(0);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 2u);
+  EXPECT_EQ(responses[0].status, 200);
+  EXPECT_EQ(responses[1].status, 100);
+}
+
+TEST(HttpSession, ExpectContinueWithTooLargeBodyGets413Only) {
+  Harness h;
+  h.feed("POST /e HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 99999\r\n\r\n");
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].status, 413);
+}
+
+SessionLimits short_timeouts() {
+  SessionLimits limits;
+  limits.header_timeout_ms = 100;
+  limits.body_timeout_ms = 200;
+  limits.idle_timeout_ms = 300;
+  return limits;
+}
+
+TEST(HttpSession, HeadTimerStartsAtAcceptAndAnswers408) {
+  Harness h(short_timeouts());
+  TimerRequest t = h.session.timer();
+  EXPECT_EQ(t.kind, TimerKind::head);
+  EXPECT_EQ(t.deadline_ms, 100u);
+  h.session.on_timer(99);
+  EXPECT_TRUE(h.take().empty());
+  h.session.on_timer(100);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].status, 408);
+  EXPECT_TRUE(h.session.should_close());
+}
+
+TEST(HttpSession, HeadTimerOfALaterRequestStartsAtItsFirstByte) {
+  Harness h(short_timeouts());
+  h.feed("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 50);
+  EXPECT_EQ(h.session.timer().kind, TimerKind::idle);
+  EXPECT_EQ(h.session.timer().deadline_ms, 350u);
+  h.feed("GE", 1000);  // slow loris
+  EXPECT_EQ(h.session.timer().kind, TimerKind::head);
+  EXPECT_EQ(h.session.timer().deadline_ms, 1100u);
+  h.feed("T / HTTP/1.1\r\n", 1050);  // more bytes do not extend it
+  EXPECT_EQ(h.session.timer().deadline_ms, 1100u);
+  h.session.on_timer(1100);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 2u);
+  EXPECT_EQ(responses[1].status, 408);
+}
+
+TEST(HttpSession, BodyTimerStartsAtEndOfHead) {
+  Harness h(short_timeouts());
+  h.feed("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc", 40);
+  EXPECT_EQ(h.session.timer().kind, TimerKind::body);
+  EXPECT_EQ(h.session.timer().deadline_ms, 240u);
+  h.session.on_timer(240);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].status, 408);
+}
+
+TEST(HttpSession, NoTimerWhileHandlerWorksThenIdle) {
+  Harness h(short_timeouts());
+  h.answer_at_once = false;
+  h.feed("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 10);
+  EXPECT_EQ(h.session.timer().kind, TimerKind::none);
+  h.answer(0, 5000);
+  EXPECT_EQ(h.session.timer().kind, TimerKind::idle);
+  EXPECT_EQ(h.session.timer().deadline_ms, 5300u);
+  h.session.on_timer(5300);
+  EXPECT_TRUE(h.session.should_close());
+  EXPECT_EQ(h.take().size(), 1u);  // idle close sends nothing more
+}
+
+TEST(HttpSession, DrainFinishesInFlightWithConnectionClose) {
+  Harness h;
+  h.answer_at_once = false;
+  h.feed("GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+  h.session.begin_drain();
+  EXPECT_FALSE(h.session.should_close());
+  EXPECT_FALSE(h.session.wants_read());
+  h.answer(0);
+  EXPECT_FALSE(h.session.should_close());
+  h.answer(1);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 2u);
+  EXPECT_EQ(responses[0].header("connection"), "close");
+  EXPECT_EQ(responses[1].header("connection"), "close");
+  EXPECT_TRUE(h.session.should_close());
+}
+
+TEST(HttpSession, DrainClosesIdleConnectionButWaitsForAStartedRequest) {
+  Harness idle;
+  idle.feed("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  idle.session.begin_drain();
+  EXPECT_TRUE(idle.session.should_close());
+
+  Harness partial;
+  partial.feed("GET / HTTP/1.1\r\nHo");
+  partial.session.begin_drain();
+  EXPECT_FALSE(partial.session.should_close());
+  EXPECT_TRUE(partial.session.wants_read());
+  partial.feed("st: a\r\n\r\n");
+  auto responses = partial.take();
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].header("connection"), "close");
+  EXPECT_TRUE(partial.session.should_close());
+
+  Harness fresh;  // accepted, nothing read yet: its first request is awaited
+  fresh.session.begin_drain();
+  EXPECT_FALSE(fresh.session.should_close());
+  EXPECT_TRUE(fresh.session.wants_read());
+}
+
+TEST(HttpSession, ResponseHeadersCannotBeSplit) {
+  Harness h;
+  h.answer_at_once = false;
+  h.feed("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  const ResponseHeader headers[] = {{"X-Ok", "fine"}, {"X-Evil", "a\r\nSet-Cookie: x"}};
+  h.session.complete(0, Response{.body = "b", .headers = headers}, 0);
+  auto r = h.take();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header("x-ok"), "fine");
+  EXPECT_EQ(r[0].header("x-evil"), "");
+  EXPECT_EQ(r[0].header("set-cookie"), "");
+}
+
+}  // namespace
+}  // namespace paystream::net

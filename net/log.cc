@@ -1,0 +1,138 @@
+#include "net/log.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+
+namespace paystream::net::log {
+namespace {
+
+std::atomic<int> g_level{static_cast<int>(Level::info)};
+
+std::string_view level_name(Level level) {
+  switch (level) {
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
+  }
+  return "info";
+}
+
+void append_timestamp(std::string& out) {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm utc{};
+  gmtime_r(&ts.tv_sec, &utc);
+  char buf[32];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
+  out.append(buf, n);
+  const auto millis = static_cast<int>(ts.tv_nsec / 1000000);
+  out += '.';
+  out += static_cast<char>('0' + millis / 100);
+  out += static_cast<char>('0' + millis / 10 % 10);
+  out += static_cast<char>('0' + millis % 10);
+  out += 'Z';
+}
+
+}  // namespace
+
+void set_level(Level level) {
+  g_level.store(static_cast<int>(level), std::memory_order_relaxed);
+}
+
+bool enabled(Level level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
+
+void append_json_string(std::string& out, std::string_view value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+Line::Line(Level level, std::string_view msg) : on_(enabled(level)) {
+  if (!on_) return;
+  text_.reserve(256);
+  text_ += "{\"ts\":\"";
+  append_timestamp(text_);
+  text_ += "\",\"level\":\"";
+  text_ += level_name(level);
+  text_ += "\",\"msg\":";
+  append_json_string(text_, msg);
+}
+
+Line::~Line() {
+  if (!on_) return;
+  text_ += "}\n";
+  const char* p = text_.data();
+  size_t left = text_.size();
+  while (left > 0) {
+    ssize_t n = ::write(STDERR_FILENO, p, left);
+    if (n <= 0) break;  // nowhere else to report it
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+Line& Line::key(std::string_view k) {
+  text_ += ',';
+  append_json_string(text_, k);
+  text_ += ':';
+  return *this;
+}
+
+Line& Line::str(std::string_view k, std::string_view value) {
+  if (on_) append_json_string(key(k).text_, value);
+  return *this;
+}
+
+Line& Line::num(std::string_view k, int64_t value) {
+  if (on_) key(k).text_ += std::to_string(value);
+  return *this;
+}
+
+Line& Line::real(std::string_view k, double value) {
+  if (!on_) return *this;
+  key(k);
+  if (!std::isfinite(value)) {
+    text_ += "null";
+    return *this;
+  }
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  text_.append(buf, end);
+  return *this;
+}
+
+Line& Line::boolean(std::string_view k, bool value) {
+  if (on_) key(k).text_ += value ? "true" : "false";
+  return *this;
+}
+
+Line& Line::raw(std::string_view k, std::string_view json) {
+  if (on_) key(k).text_ += json;
+  return *this;
+}
+
+}  // namespace paystream::net::log

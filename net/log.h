@@ -1,0 +1,52 @@
+#pragma once
+// JSON-line logs on stderr: {"ts":…,"level":…,"msg":…, fields…}. Each line is one
+// write(2), so lines from different threads never interleave.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace paystream::net::log {
+
+enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
+
+void set_level(Level level);
+bool enabled(Level level);
+
+// Builds one line; writes it when destroyed. Values are JSON-escaped.
+class Line {
+ public:
+  Line(Level level, std::string_view msg);
+  Line(const Line&) = delete;
+  Line& operator=(const Line&) = delete;
+  ~Line();
+
+  Line& str(std::string_view key, std::string_view value);
+  Line& num(std::string_view key, int64_t value);
+  Line& real(std::string_view key, double value);
+  Line& boolean(std::string_view key, bool value);
+  // `json` must already be valid JSON (an object, array or literal).
+  Line& raw(std::string_view key, std::string_view json);
+
+ private:
+  Line& key(std::string_view k);
+  bool on_;
+  std::string text_;
+};
+
+inline Line debug(std::string_view msg) {
+  return Line(Level::debug, msg);
+}
+inline Line info(std::string_view msg) {
+  return Line(Level::info, msg);
+}
+inline Line warn(std::string_view msg) {
+  return Line(Level::warn, msg);
+}
+inline Line error(std::string_view msg) {
+  return Line(Level::error, msg);
+}
+
+void append_json_string(std::string& out, std::string_view value);
+
+}  // namespace paystream::net::log

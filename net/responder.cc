@@ -1,0 +1,17 @@
+#include "net/responder.h"
+
+#include "net/connection.h"
+#include "net/reactor.h"
+
+namespace paystream::net {
+
+void Responder::respond(const Response& response) const {
+  Connection* c = reactor_->connection(connection_, generation_);
+  if (c != nullptr) c->complete(seq_, response);
+}
+
+bool Responder::connected() const {
+  return reactor_->connection(connection_, generation_) != nullptr;
+}
+
+}  // namespace paystream::net

@@ -1,0 +1,31 @@
+#pragma once
+// The way a handler answers one request, now or later. Use it on the reactor's
+// own thread (from another thread: reactor().post(...) first). A response for a
+// connection that has closed meanwhile is dropped.
+
+#include <cstdint>
+
+#include "net/http_types.h"
+
+namespace paystream::net {
+
+class Reactor;
+
+class Responder {
+ public:
+  Responder(Reactor* reactor, uint32_t connection, uint32_t generation, uint32_t seq)
+      : reactor_(reactor), connection_(connection), generation_(generation), seq_(seq) {}
+
+  void respond(const Response& response) const;
+  Reactor& reactor() const { return *reactor_; }
+  // False once the connection is gone: the answer would be dropped.
+  bool connected() const;
+
+ private:
+  Reactor* reactor_;
+  uint32_t connection_;
+  uint32_t generation_;
+  uint32_t seq_;
+};
+
+}  // namespace paystream::net

@@ -1,0 +1,54 @@
+#pragma once
+// A server under test as a real child process: environment in, stderr captured
+// (JSON log lines), signals, exit status. The destructor kills what is left.
+
+#include <sys/types.h>
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace paystream::net::testing {
+
+using EnvVars = std::vector<std::pair<std::string, std::string>>;
+
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess();
+
+  // Starts `path args…` with the current environment plus `env`.
+  bool start(const std::string& path, const EnvVars& env,
+             const std::vector<std::string>& args = {});
+  // Waits until a stderr line contains `needle`; returns that line.
+  std::optional<std::string> wait_for_line(const std::string& needle, int timeout_ms = 10000);
+  // The integer after "\"key\":" in the first line containing `needle`, or -1.
+  int wait_for_number(const std::string& needle, const std::string& key, int timeout_ms = 10000);
+  void send_signal(int signum);
+  // Exit code, 128+signal when killed, or -1 when still running after the timeout.
+  int wait_exit(int timeout_ms = 15000);
+  std::string stderr_text();
+  // Sanitizer reports in stderr (empty when clean).
+  std::string sanitizer_report();
+  pid_t pid() const { return pid_; }
+
+ private:
+  void read_stderr();
+
+  pid_t pid_ = -1;
+  int stderr_fd_ = -1;
+  int exit_code_ = -1;
+  std::thread reader_;
+  std::mutex mutex_;
+  std::string stderr_;
+};
+
+// Path of a binary from an environment variable meson sets for the test.
+std::string binary_from_env(const char* variable);
+
+}  // namespace paystream::net::testing
