@@ -1,0 +1,80 @@
+// paystream-authd: payment-authorization service. Configuration from the
+// environment only (see --help and docs/config.md).
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/config.h"
+#include "net/log.h"
+#include "svc/runtime_info.h"
+#include "svc/service.h"
+
+namespace {
+
+constexpr int kExitBadConfig = 2;
+
+paystream::net::log::Level to_log_level(paystream::core::LogLevel level) {
+  using paystream::core::LogLevel;
+  using paystream::net::log::Level;
+  switch (level) {
+    case LogLevel::debug:
+      return Level::debug;
+    case LogLevel::info:
+      return Level::info;
+    case LogLevel::warn:
+      return Level::warn;
+    case LogLevel::error:
+      return Level::error;
+  }
+  return Level::info;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace core = paystream::core;
+  namespace log = paystream::net::log;
+  namespace svc = paystream::svc;
+
+  if (argc > 1) {
+    if (std::strcmp(argv[1], "--help") == 0 && argc == 2) {
+      std::fputs(core::config_help_text().c_str(), stdout);
+      return 0;
+    }
+    if (std::strcmp(argv[1], "--version") == 0 && argc == 2) {
+      std::printf("paystream-authd %.*s (revision %.*s)\n",
+                  static_cast<int>(svc::service_version_default().size()),
+                  svc::service_version_default().data(), static_cast<int>(svc::revision().size()),
+                  svc::revision().data());
+      return 0;
+    }
+    std::fprintf(stderr, "usage: %s [--help | --version]\n", argv[0]);
+    return kExitBadConfig;
+  }
+
+  std::signal(SIGPIPE, SIG_IGN);
+  core::ConfigResult loaded = core::load_config([](const char* name) { return std::getenv(name); });
+  if (loaded.error) {
+    log::error("invalid configuration")
+        .str("variable", loaded.error->variable)
+        .str("error", loaded.error->message);
+    return kExitBadConfig;
+  }
+  const core::Config& config = loaded.config;
+  log::set_level(to_log_level(config.log_level));
+  if (config.admin_token_file.empty() && !config.admin_allow_unauthenticated &&
+      !core::is_loopback_address(config.admin_bind_addr)) {
+    log::error("invalid configuration")
+        .str("variable", "ADMIN_BIND_ADDR")
+        .str("error",
+             "a non-loopback ADMIN_BIND_ADDR needs ADMIN_TOKEN_FILE "
+             "(or ADMIN_ALLOW_UNAUTHENTICATED=true)");
+    return kExitBadConfig;
+  }
+
+  svc::Service service(config);
+  if (int rc = service.listen(); rc != 0) return rc;
+  return service.run();
+}

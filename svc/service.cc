@@ -1,0 +1,88 @@
+#include "svc/service.h"
+
+#include <uv.h>
+
+#include "net/cpu_count.h"
+#include "net/log.h"
+#include "net/probes.h"
+#include "svc/runtime_info.h"
+
+namespace paystream::svc {
+
+net::ServerOptions server_options(const core::Config& config) {
+  net::ServerOptions options;
+  net::SessionLimits limits;
+  limits.parse.max_header_bytes = static_cast<size_t>(config.max_header_bytes);
+  limits.parse.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
+  limits.header_timeout_ms = static_cast<uint64_t>(config.header_timeout_ms);
+  limits.body_timeout_ms = static_cast<uint64_t>(config.body_timeout_ms);
+  limits.idle_timeout_ms = static_cast<uint64_t>(config.idle_timeout_ms);
+  options.public_listener.bind_addr = config.bind_addr;
+  options.public_listener.port = static_cast<int>(config.port);
+  options.public_listener.max_connections = static_cast<size_t>(config.max_connections);
+  options.public_listener.limits = limits;
+  options.admin_listener.bind_addr = config.admin_bind_addr;
+  options.admin_listener.port = static_cast<int>(config.admin_port);
+  options.admin_listener.max_connections = 1024;
+  options.admin_listener.limits = limits;
+  options.reactors = config.reactors > 0 ? static_cast<size_t>(config.reactors)
+                                         : static_cast<size_t>(net::usable_cpus());
+  options.drain_delay_ms = static_cast<uint64_t>(config.drain_delay_ms);
+  options.drain_timeout_ms = static_cast<uint64_t>(config.drain_timeout_ms);
+  return options;
+}
+
+Service::Service(const core::Config& config)
+    : config_(config),
+      server_(
+          std::make_unique<net::Server>(server_options(config), public_router_, admin_router_)) {
+  net::add_probes(public_router_, *server_);
+}
+
+Service::~Service() = default;
+
+int Service::listen() {
+  if (int rc = server_->listen(); rc != 0) {
+    net::log::error("cannot listen")
+        .str("listener", server_->failed_listener())
+        .str("error", uv_strerror(rc));
+    return 2;
+  }
+  log_startup();
+  return 0;
+}
+
+int Service::run() {
+  return server_->run();
+}
+
+void Service::log_startup() const {
+  const AllocatorInfo allocator = check_allocator();
+  std::string mimalloc = R"({"linked":)";
+  mimalloc += allocator.linked ? "true" : "false";
+  if (allocator.linked) {
+    mimalloc += R"(,"version":")" + allocator.version + R"(","override":)";
+    mimalloc += allocator.overrides ? "true" : "false";
+  }
+  mimalloc += "}";
+  std::string simdjson = R"({"version":")" + simdjson_version() + R"(","kernel":")" +
+                         std::string(simdjson_kernel()) + R"("})";
+  net::log::info("listening")
+      .num("port", server_->public_port())
+      .num("admin_port", server_->admin_port())
+      .str("bind_addr", config_.bind_addr)
+      .str("admin_bind_addr", config_.admin_bind_addr)
+      .num("reactors", static_cast<int64_t>(server_->reactor_count()))
+      .num("connection_cap", static_cast<int64_t>(server_->connection_cap()))
+      .str("version", service_version_default())
+      .str("revision", revision())
+      .str("libuv", libuv_version())
+      .str("llhttp", llhttp_version())
+      .raw("simdjson", simdjson)
+      .raw("mimalloc", mimalloc);
+  if (allocator.linked && !allocator.overrides) {
+    net::log::error("mimalloc is linked but does not replace malloc/new");
+  }
+}
+
+}  // namespace paystream::svc

@@ -1,0 +1,36 @@
+#pragma once
+// The authorization service: configuration turned into listeners, routes and
+// the shared state handlers use. main() builds one and runs it.
+
+#include <memory>
+
+#include "core/config.h"
+#include "net/router.h"
+#include "net/server.h"
+
+namespace paystream::svc {
+
+class Service {
+ public:
+  explicit Service(const core::Config& config);
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+  ~Service();
+
+  // Binds every listener; logs and returns 2 (the start-up failure exit code) on error.
+  int listen();
+  // Serves until shutdown; returns the process exit code.
+  int run();
+
+ private:
+  void log_startup() const;
+
+  core::Config config_;
+  net::Router public_router_;
+  net::Router admin_router_;
+  std::unique_ptr<net::Server> server_;
+};
+
+net::ServerOptions server_options(const core::Config& config);
+
+}  // namespace paystream::svc

@@ -1,0 +1,97 @@
+// paystream-authd start-up: flags, configuration errors, the start-up log, probes.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <array>
+#include <cstdio>
+#include <regex>
+#include <string>
+
+#include "net/cpu_count.h"
+#include "net/testing/child_process.h"
+#include "net/testing/raw_client.h"
+
+namespace {
+
+using paystream::net::testing::binary_from_env;
+using paystream::net::testing::ChildProcess;
+using paystream::net::testing::http_request;
+
+std::string authd() {
+  return binary_from_env("PAYSTREAM_AUTHD");
+}
+
+TEST(Startup, VersionNamesVersionAndRevision) {
+  std::string out;
+  FILE* pipe = popen((authd() + " --version").c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::array<char, 256> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  EXPECT_EQ(pclose(pipe), 0);
+  EXPECT_TRUE(
+      std::regex_match(out, std::regex(R"(paystream-authd \d+\.\d+\.\d+ \(revision \S+\)\n)")))
+      << out;
+}
+
+struct BadEnv {
+  const char* name;
+  const char* value;
+  const char* expected;
+};
+
+TEST(Startup, InvalidConfigurationExitsTwoNamingTheVariable) {
+  const BadEnv cases[] = {
+      {"PORT", "http", "PORT must be 0-65535"},
+      {"REACTORS", "-1", "REACTORS must be"},
+      {"SUCCESS_RATE", "2", "SUCCESS_RATE must be 0-1"},
+      {"LOG_LEVEL", "loud", "LOG_LEVEL must be debug, info, warn, error"},
+      {"ADMIN_BIND_ADDR", "0.0.0.0", "needs ADMIN_TOKEN_FILE"},
+  };
+  for (const BadEnv& c : cases) {
+    ChildProcess p;
+    ASSERT_TRUE(p.start(authd(), {{c.name, c.value}, {"PORT", "0"}, {"ADMIN_PORT", "0"}}));
+    EXPECT_EQ(p.wait_exit(5000), 2) << c.name;
+    EXPECT_NE(p.stderr_text().find(c.expected), std::string::npos) << p.stderr_text();
+  }
+}
+
+TEST(Startup, LogsWhatItRunsWithAndServesProbes) {
+  ChildProcess p;
+  ASSERT_TRUE(p.start(authd(), {{"PORT", "0"}, {"ADMIN_PORT", "0"}}));
+  auto line = p.wait_for_line("\"msg\":\"listening\"");
+  ASSERT_TRUE(line) << p.stderr_text();
+  const int port = p.wait_for_number("\"msg\":\"listening\"", "port");
+  const int admin_port = p.wait_for_number("\"msg\":\"listening\"", "admin_port");
+  EXPECT_GT(port, 0);
+  EXPECT_GT(admin_port, 0);
+  EXPECT_EQ(p.wait_for_number("\"msg\":\"listening\"", "reactors"), paystream::net::usable_cpus());
+  EXPECT_GT(p.wait_for_number("\"msg\":\"listening\"", "connection_cap"), 0);
+  EXPECT_NE(line->find("\"libuv\":\"1."), std::string::npos) << *line;
+  EXPECT_NE(line->find("\"llhttp\":\"8.1."), std::string::npos) << *line;
+  EXPECT_TRUE(std::regex_search(
+      *line, std::regex(R"("simdjson":\{"version":"3\.[^"]+","kernel":"[a-z0-9]+"\})")))
+      << *line;
+  // A release build must really run on mimalloc; sanitizer builds go without it.
+  if (line->find("\"mimalloc\":{\"linked\":true") != std::string::npos) {
+    EXPECT_TRUE(std::regex_search(
+        *line,
+        std::regex(R"("mimalloc":\{"linked":true,"version":"\d+\.\d+\.\d+","override":true\})")))
+        << *line;
+  }
+  auto live = http_request(port, "GET /livez HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->status, 200);
+  auto ready = http_request(port, "GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  auto not_on_admin = http_request(admin_port, "GET /livez HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(not_on_admin);
+  EXPECT_EQ(not_on_admin->status, 404);
+  p.send_signal(SIGTERM);
+  EXPECT_EQ(p.wait_exit(), 0);
+  EXPECT_EQ(p.sanitizer_report(), "");
+}
+
+}  // namespace
