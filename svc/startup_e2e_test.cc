@@ -5,7 +5,6 @@
 
 #include <array>
 #include <cstdio>
-#include <regex>
 #include <string>
 
 #include "net/cpu_count.h"
@@ -30,9 +29,14 @@ TEST(Startup, VersionNamesVersionAndRevision) {
   size_t n;
   while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
   EXPECT_EQ(pclose(pipe), 0);
-  EXPECT_TRUE(
-      std::regex_match(out, std::regex(R"(paystream-authd \d+\.\d+\.\d+ \(revision \S+\)\n)")))
-      << out;
+  // "paystream-authd <version> (revision <revision>)\n"
+  const std::string prefix = "paystream-authd ";
+  ASSERT_EQ(out.rfind(prefix, 0), 0u) << out;
+  const size_t open = out.find(" (revision ");
+  ASSERT_NE(open, std::string::npos) << out;
+  EXPECT_GT(open, prefix.size()) << "no version: " << out;
+  EXPECT_GT(out.size(), open + std::string(" (revision )\n").size()) << "no revision: " << out;
+  EXPECT_EQ(out.substr(out.size() - 2), ")\n") << out;
 }
 
 struct BadEnv {
@@ -70,15 +74,11 @@ TEST(Startup, LogsWhatItRunsWithAndServesProbes) {
   EXPECT_GT(p.wait_for_number("\"msg\":\"listening\"", "connection_cap"), 0);
   EXPECT_NE(line->find("\"libuv\":\"1."), std::string::npos) << *line;
   EXPECT_NE(line->find("\"llhttp\":\"8.1."), std::string::npos) << *line;
-  EXPECT_TRUE(std::regex_search(
-      *line, std::regex(R"("simdjson":\{"version":"3\.[^"]+","kernel":"[a-z0-9]+"\})")))
-      << *line;
+  EXPECT_NE(line->find(R"("simdjson":{"version":"3.)"), std::string::npos) << *line;
+  EXPECT_NE(line->find(R"(","kernel":")"), std::string::npos) << *line;
   // A release build must really run on mimalloc; sanitizer builds go without it.
   if (line->find("\"mimalloc\":{\"linked\":true") != std::string::npos) {
-    EXPECT_TRUE(std::regex_search(
-        *line,
-        std::regex(R"("mimalloc":\{"linked":true,"version":"\d+\.\d+\.\d+","override":true\})")))
-        << *line;
+    EXPECT_NE(line->find(R"("override":true})"), std::string::npos) << *line;
   }
   auto live = http_request(port, "GET /livez HTTP/1.1\r\nHost: t\r\n\r\n");
   ASSERT_TRUE(live);
