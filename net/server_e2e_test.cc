@@ -228,6 +228,19 @@ TEST_F(Server, ProbesAnswer) {
   EXPECT_EQ(ready->status, 200);
 }
 
+TEST_F(Server, AnswersFromAnotherThreadArriveInOrder) {
+  start();
+  RawClient c;
+  ASSERT_TRUE(c.connect(port_));
+  ASSERT_TRUE(c.send("GET /thread HTTP/1.1\r\nHost: t\r\n\r\n" + std::string(kGet) +
+                     "GET /thread HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto r = c.read_responses(3);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].body, R"({"thread":"worker"})");
+  EXPECT_EQ(r[1].body, R"({"reactor":0})");
+  EXPECT_EQ(r[2].body, R"({"thread":"worker"})");
+}
+
 TEST_F(Server, ClientLeavingBeforeTheAnswerIsHarmless) {
   start();
   for (int i = 0; i < 20; ++i) {

@@ -5,12 +5,14 @@
 #include <uv.h>
 
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "net/log.h"
 #include "net/probes.h"
@@ -93,6 +95,13 @@ int main() {
     r.respond(net::Response{.content_type = "application/octet-stream", .body = req.body});
   });
   router.add("GET", "/delay", answer_later);
+  // Answered from another thread: the handler hands the answer back through post().
+  router.add("GET", "/thread", [](const net::Request&, const net::Responder& r) {
+    std::thread([r] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      r.reactor().post([r] { r.respond(net::Response{.body = R"({"thread":"worker"})"}); });
+    }).detach();
+  });
   router.add("POST", "/delay", answer_later);
   net::Server server(options, router, admin_router);
   net::add_probes(router, server);
