@@ -41,6 +41,7 @@ class Server {
   int admin_port() const { return admin_->bound_port(); }
   size_t reactor_count() const { return reactors_.size(); }
   const Reactor& reactor(size_t i) const { return *reactors_[i]; }
+  Reactor& reactor(size_t i) { return *reactors_[i]; }
   Reactor& admin_reactor() { return *admin_; }
   size_t connection_cap() const { return connection_cap_; }
   const std::string& failed_listener() const { return failed_listener_; }

@@ -1,5 +1,6 @@
 #include "svc/service.h"
 
+#include <sys/random.h>
 #include <uv.h>
 
 #include "net/cpu_count.h"
@@ -32,10 +33,54 @@ net::ServerOptions server_options(const core::Config& config) {
   return options;
 }
 
+namespace {
+
+core::BreakerSettings breaker_settings(const core::Config& config) {
+  return core::BreakerSettings{
+      .failure_threshold = static_cast<uint32_t>(config.cb_failure_threshold),
+      .open_timeout_ms = static_cast<uint32_t>(config.cb_open_timeout_ms),
+      .half_open_max_requests = static_cast<uint32_t>(config.cb_half_open_max_requests),
+      .interval_ms = static_cast<uint32_t>(config.cb_interval_ms),
+  };
+}
+
+ProcessorSettings processor_settings(const core::Config& config) {
+  return ProcessorSettings{
+      .latency = {.base_ms = static_cast<uint32_t>(config.latency_base_ms),
+                  .jitter_ms = static_cast<uint32_t>(config.latency_jitter_ms)},
+      .rates = {.success_rate = config.success_rate, .error_rate = config.error_rate},
+      .timeout_ms = static_cast<uint32_t>(config.processor_timeout_ms),
+  };
+}
+
+// RANDOM_SEED makes a single-reactor run reproducible; otherwise each start differs.
+uint64_t reactor_seed(const core::Config& config, size_t reactor) {
+  if (config.random_seed) return *config.random_seed + reactor;
+  uint64_t seed = 0;
+  if (getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = uv_hrtime() ^ (reactor << 32);
+  return seed;
+}
+
+}  // namespace
+
 Service::Service(const core::Config& config)
     : config_(config),
+      authorize_(breaker_settings(config), uv_hrtime() / 1'000'000),
       server_(
           std::make_unique<net::Server>(server_options(config), public_router_, admin_router_)) {
+  authorize_.version = config.service_version.empty() ? std::string(service_version_default())
+                                                      : config.service_version;
+  authorize_.processor = processor_settings(config);
+  authorize_.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
+  for (size_t i = 0; i < server_->reactor_count(); ++i) {
+    authorize_handlers_.push_back(std::make_unique<AuthorizeHandler>(
+        authorize_, server_->reactor(i).loop(), reactor_seed(config, i)));
+  }
+  public_router_.add("POST", "/v1/authorize",
+                     [this](const net::Request& request, const net::Responder& responder) {
+                       const auto reactor = static_cast<size_t>(responder.reactor().index());
+                       authorize_handlers_[reactor]->handle(request, responder);
+                     });
   net::add_probes(public_router_, *server_);
 }
 

@@ -3,10 +3,13 @@
 // the shared state handlers use. main() builds one and runs it.
 
 #include <memory>
+#include <vector>
 
 #include "core/config.h"
 #include "net/router.h"
 #include "net/server.h"
+#include "svc/authorize_handler.h"
+#include "svc/authorize_shared.h"
 
 namespace paystream::svc {
 
@@ -26,6 +29,8 @@ class Service {
   void log_startup() const;
 
   core::Config config_;
+  AuthorizeShared authorize_;
+  std::vector<std::unique_ptr<AuthorizeHandler>> authorize_handlers_;  // one per reactor
   net::Router public_router_;
   net::Router admin_router_;
   std::unique_ptr<net::Server> server_;

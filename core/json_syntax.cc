@@ -1,0 +1,49 @@
+#include "core/json_syntax.h"
+
+namespace paystream::core {
+namespace {
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// Advances `pos` over digits; true if there was at least one.
+bool skip_digits(std::string_view token, size_t& pos) {
+  const size_t start = pos;
+  while (pos < token.size() && is_digit(token[pos])) ++pos;
+  return pos > start;
+}
+
+}  // namespace
+
+bool is_json_number(std::string_view token) {
+  size_t pos = 0;
+  if (pos < token.size() && token[pos] == '-') ++pos;
+  if (pos < token.size() && token[pos] == '0') {
+    ++pos;
+  } else if (!skip_digits(token, pos)) {
+    return false;
+  }
+  if (pos < token.size() && token[pos] == '.') {
+    ++pos;
+    if (!skip_digits(token, pos)) return false;
+  }
+  if (pos < token.size() && (token[pos] == 'e' || token[pos] == 'E')) {
+    ++pos;
+    if (pos < token.size() && (token[pos] == '+' || token[pos] == '-')) ++pos;
+    if (!skip_digits(token, pos)) return false;
+  }
+  return pos == token.size();
+}
+
+std::string_view trim_json_whitespace_right(std::string_view token) {
+  size_t size = token.size();
+  while (size > 0) {
+    const char c = token[size - 1];
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+    --size;
+  }
+  return token.substr(0, size);
+}
+
+}  // namespace paystream::core

@@ -1,0 +1,62 @@
+#include "core/request_headers.h"
+
+namespace paystream::core {
+namespace {
+
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+bool is_json_utf8_content_type(std::string_view value) {
+  size_t semicolon = value.find(';');
+  if (!equals_ignore_case(trim(value.substr(0, semicolon)), "application/json")) return false;
+  while (semicolon != std::string_view::npos) {
+    value.remove_prefix(semicolon + 1);
+    semicolon = value.find(';');
+    const std::string_view param = trim(value.substr(0, semicolon));
+    if (param.empty()) continue;
+    const size_t equals = param.find('=');
+    if (equals == std::string_view::npos) return false;  // a parameter without a value
+    if (!equals_ignore_case(trim(param.substr(0, equals)), "charset")) continue;
+    std::string_view charset = trim(param.substr(equals + 1));
+    if (charset.size() >= 2 && charset.front() == '"' && charset.back() == '"') {
+      charset = charset.substr(1, charset.size() - 2);
+    }
+    if (!equals_ignore_case(charset, "utf-8")) return false;
+  }
+  return true;
+}
+
+bool is_valid_request_id(std::string_view value) {
+  if (value.empty() || value.size() > kMaxRequestIdLength) return false;
+  for (char c : value) {
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void format_request_id(uint64_t high, uint64_t low, char* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 16; ++i) out[i] = kHex[(high >> (60 - 4 * i)) & 15];
+  for (int i = 0; i < 16; ++i) out[16 + i] = kHex[(low >> (60 - 4 * i)) & 15];
+}
+
+}  // namespace paystream::core
