@@ -178,12 +178,11 @@ void Connection::update_timer() {
     armed = true;
     deadline = write_started_ms_ + reactor_.limits().idle_timeout_ms;
   }
-  if (!armed) {
-    if (timer_armed_) uv_timer_stop(&timer_);
-    timer_armed_ = false;
-    return;
-  }
-  if (timer_armed_ && deadline == armed_deadline_ms_) return;
+  // Timers are re-armed lazily: most requests only push the deadline later, so a
+  // timer that is due earlier stays as it is; when it fires, on_timer() looks at
+  // the real deadline and arms again. That keeps libuv's timer heap out of the
+  // per-request path.
+  if (!armed || (timer_armed_ && armed_deadline_ms_ <= deadline)) return;
   const uint64_t now = uv_now(reactor_.loop());
   uv_timer_start(&timer_, timer_cb, deadline > now ? deadline - now : 0, 0);
   timer_armed_ = true;

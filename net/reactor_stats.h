@@ -9,9 +9,10 @@
 
 namespace paystream::net {
 
-// The protocol errors the HTTP layer answers itself, as metric label values.
-inline constexpr std::array<int, 10> kHttpErrorCodes = {400, 404, 405, 408, 413,
-                                                        417, 431, 500, 503, 505};
+// Error statuses counted per reactor (metric label values): those the HTTP layer
+// answers itself and those handlers answer. Others are not counted.
+inline constexpr std::array<int, 15> kHttpErrorCodes = {400, 401, 404, 405, 408, 413, 415, 417,
+                                                        431, 500, 502, 503, 504, 505, 429};
 
 class ReactorStats {
  public:
