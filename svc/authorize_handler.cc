@@ -27,8 +27,9 @@ void log_transition(const core::BreakerTransition& t) {
 
 }  // namespace
 
-AuthorizeHandler::AuthorizeHandler(AuthorizeShared& shared, uv_loop_t* loop, uint64_t seed)
-    : shared_(shared), loop_(loop), decoder_(shared.max_body_bytes), rng_(seed) {
+AuthorizeHandler::AuthorizeHandler(AuthorizeShared& shared, uv_loop_t* loop,
+                                   core::MetricShard& shard, uint64_t seed)
+    : shared_(shared), loop_(loop), shard_(shard), decoder_(shared.max_body_bytes), rng_(seed) {
   body_.reserve(512);
 }
 
@@ -72,6 +73,22 @@ void AuthorizeHandler::new_transaction_id(char* out) {
   txn_ids_.next(now, entropy, out);
 }
 
+const core::ProcessorParameters& AuthorizeHandler::processor_parameters() {
+  // One acquire load per request; the snapshot is read only when an operator changed it.
+  const uint64_t generation = shared_.faults.generation();
+  if (generation != fault_generation_) {
+    const core::FaultSnapshot snapshot = shared_.faults.current();
+    parameters_ = snapshot.state.effective(shared_.environment);
+    fault_generation_ = snapshot.generation;
+  }
+  return parameters_;
+}
+
+void AuthorizeHandler::record(core::AuthStatus status, core::ProcessorLabel label,
+                              uint64_t started_ns) {
+  shard_.record(status, label, (uv_hrtime() - started_ns) / 1000, uv_now(loop_));
+}
+
 void AuthorizeHandler::respond_json(const net::Responder& responder, int status,
                                     std::string_view request_id, std::string_view retry_after) {
   const net::ResponseHeader headers[] = {{"X-Request-Id", request_id},
@@ -83,9 +100,11 @@ void AuthorizeHandler::respond_json(const net::Responder& responder, int status,
 }
 
 void AuthorizeHandler::reject_invalid(const net::Responder& responder, std::string_view request_id,
-                                      std::string_view field, std::string_view message) {
+                                      std::string_view field, std::string_view message,
+                                      uint64_t started_ns) {
   core::format_invalid_request(field, message, body_);
   respond_json(responder, 400, request_id);
+  record(core::AuthStatus::invalid, core::ProcessorLabel::unknown, started_ns);
 }
 
 void AuthorizeHandler::handle(const net::Request& request, const net::Responder& responder) {
@@ -97,64 +116,70 @@ void AuthorizeHandler::handle(const net::Request& request, const net::Responder&
     body_ =
         R"json({"error":"unsupported_media_type","message":"Content-Type must be application/json (charset utf-8 if given)"})json";
     respond_json(responder, 415, request_id);
-  return;
-}
-const core::DecodeError error = decoder_.decode(request.body, request_);
-if (!error.ok()) {
-  reject_invalid(responder, request_id, error.field, error.message);
-  return;
-}
+    record(core::AuthStatus::invalid, core::ProcessorLabel::unknown, started_ns);
+    return;
+  }
+  const core::DecodeError error = decoder_.decode(request.body, request_);
+  if (!error.ok()) {
+    reject_invalid(responder, request_id, error.field, error.message, started_ns);
+    return;
+  }
 
-Call& call = *take_call();
-call.responder = responder;
-call.started_ns = started_ns;
-call.times_out = false;
-call.latency_ms = 0;
-new_transaction_id(call.transaction_id);
-std::memcpy(call.request_id, request_id.data(), request_id.size());
-call.request_id_length = static_cast<uint8_t>(request_id.size());
-std::memcpy(call.last4, request_.card.last4().data(), sizeof call.last4);
-call.answer = core::AuthorizeResponse{
-    .transaction_id = std::string_view(call.transaction_id, core::kTxnIdLength),
-    .processor = request_.network,
-    .amount_minor = request_.amount_minor,
-    .currency = request_.currency,
-    .card_last4 = std::string_view(call.last4, sizeof call.last4),
-    .version = shared_.version,
-};
+  Call& call = *take_call();
+  call.responder = responder;
+  call.started_ns = started_ns;
+  call.times_out = false;
+  call.latency_ms = 0;
+  call.label = core::processor_label(request_.network);
+  new_transaction_id(call.transaction_id);
+  std::memcpy(call.request_id, request_id.data(), request_id.size());
+  call.request_id_length = static_cast<uint8_t>(request_id.size());
+  std::memcpy(call.last4, request_.card.last4().data(), sizeof call.last4);
+  call.answer = core::AuthorizeResponse{
+      .transaction_id = std::string_view(call.transaction_id, core::kTxnIdLength),
+      .processor = request_.network,
+      .amount_minor = request_.amount_minor,
+      .currency = request_.currency,
+      .card_last4 = std::string_view(call.last4, sizeof call.last4),
+      .version = shared_.version,
+  };
 
-if (core::declined_before_processor(request_)) {
-  call.decision = core::decide(request_, shared_.processor.rates, rng_);
-  finish(call);
-  return;
-}
-const core::Admission admission = shared_.breaker.admit(uv_now(loop_));
-log_transition(admission.transition);
-if (!admission.admitted) {
-  const uint32_t seconds = core::retry_after_seconds(admission.retry_after_ms);
-  char retry_after[12];
-  const int n = snprintf(retry_after, sizeof retry_after, "%u", seconds);
-  core::format_service_error(core::ServiceError::circuit_open, call.answer.transaction_id, body_);
-  net::log::warn("authorization rejected")
-      .num("status", 503)
-      .str("error", "circuit_open")
-      .str("transaction_id", call.answer.transaction_id)
-      .str("request_id", request_id);
-  respond_json(responder, 503, request_id, std::string_view(retry_after, static_cast<size_t>(n)));
-  give_back(&call);
-  return;
-}
-call.ticket = admission.ticket;
-const ProcessorSettings& processor = shared_.processor;
-const uint32_t latency = core::simulated_latency_ms(processor.latency, rng_);
-call.decision = core::decide(request_, processor.rates, rng_);
-call.times_out = latency > processor.timeout_ms;
-call.latency_ms = call.times_out ? processor.timeout_ms : latency;
-if (call.latency_ms == 0) {
-  finish(call);  // the simulated processor answered at once
-  return;
-}
-uv_timer_start(&call.timer, on_processor_answer, call.latency_ms, 0);
+  const core::ProcessorParameters& parameters = processor_parameters();
+  const core::ProcessorSettings rates{.success_rate = parameters.success_rate,
+                                      .error_rate = parameters.error_rate};
+  if (core::declined_before_processor(request_)) {
+    call.decision = core::decide(request_, rates, rng_);
+    finish(call);
+    return;
+  }
+  const core::Admission admission = shared_.breaker.admit(uv_now(loop_));
+  log_transition(admission.transition);
+  if (!admission.admitted) {
+    const uint32_t seconds = core::retry_after_seconds(admission.retry_after_ms);
+    char retry_after[12];
+    const int n = snprintf(retry_after, sizeof retry_after, "%u", seconds);
+    core::format_service_error(core::ServiceError::circuit_open, call.answer.transaction_id, body_);
+    net::log::warn("authorization rejected")
+        .num("status", 503)
+        .str("error", "circuit_open")
+        .str("transaction_id", call.answer.transaction_id)
+        .str("request_id", request_id);
+    respond_json(responder, 503, request_id, std::string_view(retry_after, static_cast<size_t>(n)));
+    record(core::AuthStatus::rejected, call.label, started_ns);
+    give_back(&call);
+    return;
+  }
+  call.ticket = admission.ticket;
+  const uint32_t latency = core::simulated_latency_ms(
+      {.base_ms = parameters.latency_ms, .jitter_ms = parameters.jitter_ms}, rng_);
+  call.decision = core::decide(request_, rates, rng_);
+  call.times_out = latency > shared_.processor_timeout_ms;
+  call.latency_ms = call.times_out ? shared_.processor_timeout_ms : latency;
+  if (call.latency_ms == 0) {
+    finish(call);  // the simulated processor answered at once
+    return;
+  }
+  uv_timer_start(&call.timer, on_processor_answer, call.latency_ms, 0);
 }
 
 void AuthorizeHandler::on_processor_answer(uv_timer_t* timer) {
@@ -191,6 +216,11 @@ void AuthorizeHandler::finish(Call& call) {
     core::format_authorize_response(call.answer, body_);
   }
   respond_json(call.responder, status, request_id);  // dropped if the client has gone
+  const core::AuthStatus label = failed ? core::AuthStatus::error
+                                 : call.decision.verdict == core::Verdict::approved
+                                     ? core::AuthStatus::approved
+                                     : core::AuthStatus::declined;
+  record(label, call.label, call.started_ns);
   give_back(&call);
 }
 

@@ -14,6 +14,8 @@
 #include "core/authorize_response.h"
 #include "core/breaker.h"
 #include "core/decision.h"
+#include "core/fault_state.h"
+#include "core/metric_shard.h"
 #include "core/random.h"
 #include "core/request_headers.h"
 #include "core/txn_id.h"
@@ -25,7 +27,9 @@ namespace paystream::svc {
 
 class AuthorizeHandler {
  public:
-  AuthorizeHandler(AuthorizeShared& shared, uv_loop_t* loop, uint64_t seed);
+  // `shard` is this reactor's metrics shard: only this handler writes it.
+  AuthorizeHandler(AuthorizeShared& shared, uv_loop_t* loop, core::MetricShard& shard,
+                   uint64_t seed);
   AuthorizeHandler(const AuthorizeHandler&) = delete;
   AuthorizeHandler& operator=(const AuthorizeHandler&) = delete;
   ~AuthorizeHandler();
@@ -39,6 +43,7 @@ class AuthorizeHandler {
     AuthorizeHandler* owner;
     net::Responder responder{nullptr, 0, 0, 0};
     core::BreakerTicket ticket;
+    core::ProcessorLabel label = core::ProcessorLabel::unknown;
     core::Decision decision;
     bool times_out = false;
     uint64_t started_ns = 0;         // request complete
@@ -57,19 +62,25 @@ class AuthorizeHandler {
   void finish(Call& call);
 
   std::string_view request_id_for(const net::Request& request, char* buffer);
+  const core::ProcessorParameters& processor_parameters();
   void respond_json(const net::Responder& responder, int status, std::string_view request_id,
                     std::string_view retry_after = {});
+  void record(core::AuthStatus status, core::ProcessorLabel label, uint64_t started_ns);
   void reject_invalid(const net::Responder& responder, std::string_view request_id,
-                      std::string_view field, std::string_view message);
+                      std::string_view field, std::string_view message, uint64_t started_ns);
   void new_transaction_id(char* out);
 
   AuthorizeShared& shared_;
   uv_loop_t* loop_;
+  core::MetricShard& shard_;
   core::AuthorizeDecoder decoder_;
   core::AuthorizeRequest request_;
   core::Xoshiro256 rng_;
   core::TxnIdGenerator txn_ids_;
   std::string body_;  // the response being written; its capacity is reused
+  // The processor parameters in force, re-read when the fault state's generation moves.
+  uint64_t fault_generation_ = UINT64_MAX;
+  core::ProcessorParameters parameters_;
   std::vector<std::unique_ptr<Call>> calls_;
   Call* free_calls_ = nullptr;
 };

@@ -1,28 +1,26 @@
 #pragma once
 // What every reactor's authorize handler shares: the one circuit breaker
-// (lock-free), the processor settings and the version reported.
+// (lock-free), the processor settings from the environment, the fault
+// injection overrides (published by the admin thread) and the version reported.
 
 #include <cstdint>
 #include <string>
 
 #include "core/breaker.h"
-#include "core/decision.h"
+#include "core/fault_state.h"
+#include "core/fault_state_publisher.h"
 
 namespace paystream::svc {
-
-struct ProcessorSettings {
-  core::LatencySettings latency;
-  core::ProcessorSettings rates;
-  uint32_t timeout_ms = 2000;
-};
 
 struct AuthorizeShared {
   AuthorizeShared(const core::BreakerSettings& breaker_settings, uint64_t now_ms)
       : breaker(breaker_settings, now_ms) {}
 
   core::CircuitBreaker breaker;
+  core::FaultStatePublisher faults;
+  core::ProcessorParameters environment;  // LATENCY_*, SUCCESS_RATE, ERROR_RATE
+  uint32_t processor_timeout_ms = 2000;
   std::string version;
-  ProcessorSettings processor;  // from the environment
   size_t max_body_bytes = 16384;
 };
 

@@ -75,6 +75,6 @@ int main(int argc, char** argv) {
   }
 
   svc::Service service(config);
-  if (int rc = service.listen(); rc != 0) return rc;
+  if (int rc = service.start(); rc != 0) return rc;
   return service.run();
 }

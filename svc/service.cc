@@ -3,9 +3,11 @@
 #include <sys/random.h>
 #include <uv.h>
 
+#include "core/fault_state.h"
 #include "net/cpu_count.h"
 #include "net/log.h"
 #include "net/probes.h"
+#include "svc/process_metrics.h"
 #include "svc/runtime_info.h"
 
 namespace paystream::svc {
@@ -44,15 +46,6 @@ core::BreakerSettings breaker_settings(const core::Config& config) {
   };
 }
 
-ProcessorSettings processor_settings(const core::Config& config) {
-  return ProcessorSettings{
-      .latency = {.base_ms = static_cast<uint32_t>(config.latency_base_ms),
-                  .jitter_ms = static_cast<uint32_t>(config.latency_jitter_ms)},
-      .rates = {.success_rate = config.success_rate, .error_rate = config.error_rate},
-      .timeout_ms = static_cast<uint32_t>(config.processor_timeout_ms),
-  };
-}
-
 // RANDOM_SEED makes a single-reactor run reproducible; otherwise each start differs.
 uint64_t reactor_seed(const core::Config& config, size_t reactor) {
   if (config.random_seed) return *config.random_seed + reactor;
@@ -61,20 +54,27 @@ uint64_t reactor_seed(const core::Config& config, size_t reactor) {
   return seed;
 }
 
+uint64_t monotonic_ms() {
+  return uv_hrtime() / 1'000'000;
+}
+
 }  // namespace
 
 Service::Service(const core::Config& config)
     : config_(config),
-      authorize_(breaker_settings(config), uv_hrtime() / 1'000'000),
+      started_unix_ms_(unix_now_ms()),
+      authorize_(breaker_settings(config), monotonic_ms()),
       server_(
           std::make_unique<net::Server>(server_options(config), public_router_, admin_router_)) {
   authorize_.version = config.service_version.empty() ? std::string(service_version_default())
                                                       : config.service_version;
-  authorize_.processor = processor_settings(config);
+  authorize_.environment = core::environment_parameters(config);
+  authorize_.processor_timeout_ms = static_cast<uint32_t>(config.processor_timeout_ms);
   authorize_.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
   for (size_t i = 0; i < server_->reactor_count(); ++i) {
+    shards_.push_back(std::make_unique<core::MetricShard>());
     authorize_handlers_.push_back(std::make_unique<AuthorizeHandler>(
-        authorize_, server_->reactor(i).loop(), reactor_seed(config, i)));
+        authorize_, server_->reactor(i).loop(), *shards_.back(), reactor_seed(config, i)));
   }
   public_router_.add("POST", "/v1/authorize",
                      [this](const net::Request& request, const net::Responder& responder) {
@@ -82,11 +82,68 @@ Service::Service(const core::Config& config)
                        authorize_handlers_[reactor]->handle(request, responder);
                      });
   net::add_probes(public_router_, *server_);
+
+  core::ScrapeSources sources;
+  for (const auto& shard : shards_) sources.shards.push_back(shard.get());
+  sources.now_ms = monotonic_ms;
+  sources.http = [this] { return http_metrics(); };
+  sources.breaker = [this] {
+    const core::BreakerSnapshot s = authorize_.breaker.snapshot(monotonic_ms());
+    return core::BreakerMetrics{s.state, s.trips};
+  };
+  sources.fault = [this] { return core::fault_metrics(authorize_.faults, authorize_.environment); };
+  sources.process = read_process_metrics;
+  sources.build = {authorize_.version, std::string(revision()),
+                   std::string(service_version_default())};
+  metrics_ = std::make_unique<core::MetricsCollector>(std::move(sources));
+
+  health_context_ = HealthContext{.shards = {},
+                                  .breaker = &authorize_.breaker,
+                                  .version = authorize_.version,
+                                  .started_unix_ms = started_unix_ms_};
+  for (const auto& shard : shards_) health_context_.shards.push_back(shard.get());
+  add_health_route(public_router_, health_context_);
 }
 
 Service::~Service() = default;
 
-int Service::listen() {
+core::HttpMetrics Service::http_metrics() const {
+  core::HttpMetrics http;
+  for (int code : net::kHttpErrorCodes) http.errors_by_code.emplace_back(code, 0);
+  for (size_t r = 0; r < server_->reactor_count(); ++r) {
+    const net::ReactorStats& stats = server_->reactor(r).stats();
+    http.connections_active += stats.connections_active();
+    http.connections_rejected += stats.connections_rejected();
+    for (size_t i = 0; i < net::kHttpErrorCodes.size(); ++i) {
+      http.errors_by_code[i].second += stats.http_errors(i);
+    }
+    http.reactor_requests.push_back(stats.requests());
+  }
+  return http;
+}
+
+int Service::start() {
+  uv_loop_t* admin_loop = server_->admin_reactor().loop();
+  if (!config_.admin_token_file.empty()) {
+    admin_token_ = SecretWatch::start("admin_token", config_.admin_token_file, admin_loop);
+    if (!admin_token_) return 2;
+  }
+  if (!config_.processor_api_key_file.empty()) {
+    // The simulated processor makes no call without its credential: no start-up without it.
+    processor_key_ =
+        SecretWatch::start("processor_api_key", config_.processor_api_key_file, admin_loop);
+    if (!processor_key_) return 2;
+  }
+  admin_context_ = AdminContext{.config = &config_,
+                                .server = server_.get(),
+                                .authorize = &authorize_,
+                                .metrics = metrics_.get(),
+                                .admin_token = admin_token_.get(),
+                                .processor_key = processor_key_.get(),
+                                .revision = std::string(revision()),
+                                .compiled_version = std::string(service_version_default()),
+                                .started_unix_ms = started_unix_ms_};
+  add_admin_routes(admin_router_, admin_context_);
   if (int rc = server_->listen(); rc != 0) {
     net::log::error("cannot listen")
         .str("listener", server_->failed_listener())

@@ -6,10 +6,15 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/metric_shard.h"
+#include "core/metrics_collector.h"
 #include "net/router.h"
 #include "net/server.h"
+#include "svc/admin_routes.h"
 #include "svc/authorize_handler.h"
 #include "svc/authorize_shared.h"
+#include "svc/health.h"
+#include "svc/secret_watch.h"
 
 namespace paystream::svc {
 
@@ -20,17 +25,28 @@ class Service {
   Service& operator=(const Service&) = delete;
   ~Service();
 
-  // Binds every listener; logs and returns 2 (the start-up failure exit code) on error.
-  int listen();
+  // Loads the secret files and binds every listener; logs and returns 2 (the
+  // start-up failure exit code) on error.
+  int start();
   // Serves until shutdown; returns the process exit code.
   int run();
 
  private:
   void log_startup() const;
+  core::HttpMetrics http_metrics() const;
 
+  // Declaration order matters: everything holding libuv handles is declared
+  // before server_, so it outlives the loops (destroyed first, in ~Reactor).
   core::Config config_;
+  uint64_t started_unix_ms_;
   AuthorizeShared authorize_;
-  std::vector<std::unique_ptr<AuthorizeHandler>> authorize_handlers_;  // one per reactor
+  std::vector<std::unique_ptr<core::MetricShard>> shards_;  // one per reactor
+  std::vector<std::unique_ptr<AuthorizeHandler>> authorize_handlers_;
+  std::unique_ptr<SecretWatch> admin_token_;
+  std::unique_ptr<SecretWatch> processor_key_;
+  std::unique_ptr<core::MetricsCollector> metrics_;
+  AdminContext admin_context_;
+  HealthContext health_context_;
   net::Router public_router_;
   net::Router admin_router_;
   std::unique_ptr<net::Server> server_;

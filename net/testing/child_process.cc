@@ -85,6 +85,8 @@ void ChildProcess::read_stderr() {
 std::optional<std::string> ChildProcess::wait_for_line(const std::string& needle, int timeout_ms) {
   const int64_t deadline = now_ms() + timeout_ms;
   do {
+    // A child that has exited writes nothing more: look once more, then give up.
+    const bool exited = exited_now();
     {
       std::lock_guard lock(mutex_);
       size_t at = stderr_.find(needle);
@@ -95,6 +97,7 @@ std::optional<std::string> ChildProcess::wait_for_line(const std::string& needle
         if (end != std::string::npos) return stderr_.substr(start, end - start);
       }
     }
+    if (exited) return std::nullopt;
     usleep(5000);
   } while (now_ms() < deadline);
   return std::nullopt;
@@ -110,21 +113,23 @@ int ChildProcess::wait_for_number(const std::string& needle, const std::string& 
   return std::atoi(line->c_str() + at + pattern.size());
 }
 
+bool ChildProcess::exited_now() {
+  if (exit_code_ >= 0) return true;
+  int status = 0;
+  if (pid_ <= 0 || waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (reader_.joinable()) reader_.join();  // all of its stderr is in
+  return true;
+}
+
 void ChildProcess::send_signal(int signum) {
   if (pid_ > 0 && exit_code_ < 0) kill(pid_, signum);
 }
 
 int ChildProcess::wait_exit(int timeout_ms) {
-  if (exit_code_ >= 0) return exit_code_;
   const int64_t deadline = now_ms() + timeout_ms;
   for (;;) {
-    int status = 0;
-    pid_t r = waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      if (reader_.joinable()) reader_.join();
-      return exit_code_;
-    }
+    if (exited_now()) return exit_code_;
     if (now_ms() >= deadline) return -1;
     usleep(5000);
   }

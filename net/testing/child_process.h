@@ -39,6 +39,7 @@ class ChildProcess {
 
  private:
   void read_stderr();
+  bool exited_now();  // reaps the child if it has exited
 
   pid_t pid_ = -1;
   int stderr_fd_ = -1;

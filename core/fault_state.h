@@ -1,0 +1,58 @@
+#pragma once
+// Fault injection: operator overrides of the simulated processor's parameters, set through the
+// admin port. While `enabled`, each set override replaces its environment value; overrides set
+// while disabled are stored but inactive.
+
+#include <cstdint>
+#include <optional>
+
+#include "core/config.h"
+
+namespace paystream::core {
+
+inline constexpr uint32_t kMaxFaultLatencyMs = 60'000;
+inline constexpr uint32_t kMaxFaultJitterMs = 10'000;
+
+// What the simulated processor runs with.
+struct ProcessorParameters {
+  uint32_t latency_ms = 200;  // LATENCY_BASE_MS
+  uint32_t jitter_ms = 50;    // LATENCY_JITTER_MS
+  double success_rate = 0.94;
+  double error_rate = 0.0;
+
+  bool operator==(const ProcessorParameters&) const = default;
+};
+
+// LATENCY_BASE_MS, LATENCY_JITTER_MS, SUCCESS_RATE and ERROR_RATE from a validated Config.
+ProcessorParameters environment_parameters(const Config& config);
+
+// A partial update: only the fields present change.
+struct FaultUpdate {
+  std::optional<bool> enabled;
+  std::optional<uint32_t> latency_ms;  // 0-60000
+  std::optional<uint32_t> jitter_ms;   // 0-10000
+  std::optional<double> success_rate;  // 0-1
+  std::optional<double> error_rate;    // 0-1
+
+  bool operator==(const FaultUpdate&) const = default;
+};
+
+struct FaultState {
+  bool enabled = false;
+  std::optional<uint32_t> latency_ms;  // unset: the environment's value
+  std::optional<uint32_t> jitter_ms;
+  std::optional<double> success_rate;
+  std::optional<double> error_rate;
+
+  bool operator==(const FaultState&) const = default;
+
+  // Sets the fields the update carries; the others keep their value. The update must be in range
+  // (parse_fault_update guarantees it).
+  void apply(const FaultUpdate& update);
+  // Clears every override and disables injection.
+  void reset() { *this = FaultState{}; }
+  // The parameters in force: each override when enabled and set, else the environment's value.
+  ProcessorParameters effective(const ProcessorParameters& environment) const;
+};
+
+}  // namespace paystream::core

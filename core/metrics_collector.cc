@@ -1,0 +1,216 @@
+#include "core/metrics_collector.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <string>
+#include <utility>
+
+namespace paystream::core {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+constexpr core::AuthStatus kStatuses[] = {core::AuthStatus::approved, core::AuthStatus::declined,
+                                          core::AuthStatus::rejected, core::AuthStatus::error,
+                                          core::AuthStatus::invalid};
+constexpr core::ProcessorLabel kProcessors[] = {
+    core::ProcessorLabel::visa, core::ProcessorLabel::mastercard, core::ProcessorLabel::amex,
+    core::ProcessorLabel::discover, core::ProcessorLabel::unknown};
+
+ClientMetric::Label label(std::string name, std::string_view value) {
+  return {std::move(name), std::string(value)};
+}
+
+ClientMetric value_metric(MetricType type, double value, std::vector<ClientMetric::Label> labels) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  if (type == MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
+  }
+  return metric;
+}
+
+MetricFamily single(std::string name, std::string help, MetricType type, double value) {
+  return {std::move(name), std::move(help), type, {value_metric(type, value, {})}};
+}
+
+std::vector<ClientMetric::Label> auth_labels(const std::string& version, core::AuthStatus status,
+                                             core::ProcessorLabel processor) {
+  return {label("version", version), label("status", core::auth_status_name(status)),
+          label("processor", core::processor_label_name(processor))};
+}
+
+MetricFamily requests_family(const core::MergedMetrics& merged, const std::string& version) {
+  MetricFamily family{"auth_requests_total",
+                      "Authorize requests by outcome and card network.",
+                      MetricType::Counter,
+                      {}};
+  for (core::AuthStatus status : kStatuses) {
+    for (core::ProcessorLabel processor : kProcessors) {
+      const double count = static_cast<double>(merged.at(status, processor).count());
+      family.metric.push_back(
+          value_metric(MetricType::Counter, count, auth_labels(version, status, processor)));
+    }
+  }
+  return family;
+}
+
+ClientMetric::Histogram histogram(const core::SeriesTotals& series) {
+  ClientMetric::Histogram out;
+  out.sample_sum = static_cast<double>(series.sum_us) / 1e6;
+  out.bucket.reserve(core::kDurationBucketCount);
+  uint64_t cumulative = 0;
+  for (size_t b = 0; b < core::kDurationBucketCount; ++b) {
+    cumulative += series.buckets[b];
+    out.bucket.push_back({cumulative, core::duration_bucket_upper_bound_seconds(b)});
+  }
+  out.sample_count = cumulative;
+  return out;
+}
+
+MetricFamily duration_family(const core::MergedMetrics& merged, const std::string& version) {
+  MetricFamily family{"auth_request_duration_seconds",
+                      "Authorize request duration, from request complete to response written.",
+                      MetricType::Histogram,
+                      {}};
+  for (core::AuthStatus status : kStatuses) {
+    for (core::ProcessorLabel processor : kProcessors) {
+      ClientMetric metric;
+      metric.label = auth_labels(version, status, processor);
+      metric.histogram = histogram(merged.at(status, processor));
+      family.metric.push_back(std::move(metric));
+    }
+  }
+  return family;
+}
+
+void add_fault_families(std::vector<MetricFamily>& families, const FaultMetrics& fault) {
+  const core::ProcessorParameters& p = fault.effective;
+  families.push_back(single("fault_injection_enabled", "1 while fault injection is enabled.",
+                            MetricType::Gauge, fault.enabled ? 1 : 0));
+  // Seconds, the Prometheus base unit (promtool rejects an `_ms` suffix).
+  families.push_back(single("fault_injection_latency_seconds",
+                            "Simulated processor base latency in force.", MetricType::Gauge,
+                            p.latency_ms / 1000.0));
+  families.push_back(single("fault_injection_jitter_seconds",
+                            "Simulated processor latency jitter in force (+/-).", MetricType::Gauge,
+                            p.jitter_ms / 1000.0));
+  families.push_back(single("fault_injection_success_rate",
+                            "Simulated processor approval probability in force.", MetricType::Gauge,
+                            p.success_rate));
+  families.push_back(single("fault_injection_error_rate",
+                            "Simulated processor error probability in force.", MetricType::Gauge,
+                            p.error_rate));
+}
+
+void add_http_families(std::vector<MetricFamily>& families, const HttpMetrics& http) {
+  MetricFamily errors{"http_request_errors_total",
+                      "Requests answered with an error status, by status.",
+                      MetricType::Counter,
+                      {}};
+  MetricFamily per_reactor{
+      "reactor_requests_total", "Requests received, by reactor.", MetricType::Counter, {}};
+  for (const auto& [code, count] : http.errors_by_code) {
+    errors.metric.push_back(value_metric(MetricType::Counter, static_cast<double>(count),
+                                         {label("code", std::to_string(code))}));
+  }
+  for (size_t r = 0; r < http.reactor_requests.size(); ++r) {
+    per_reactor.metric.push_back(value_metric(MetricType::Counter,
+                                              static_cast<double>(http.reactor_requests[r]),
+                                              {label("reactor", std::to_string(r))}));
+  }
+  families.push_back(single("http_connections_active", "Open HTTP connections.", MetricType::Gauge,
+                            static_cast<double>(http.connections_active)));
+  families.push_back(single("http_connections_rejected_total",
+                            "Connections closed on accept because the reactor was full.",
+                            MetricType::Counter, static_cast<double>(http.connections_rejected)));
+  families.push_back(std::move(errors));
+  families.push_back(std::move(per_reactor));
+}
+
+void add_process_families(std::vector<MetricFamily>& families, const ProcessMetrics& process) {
+  families.push_back(single("process_cpu_seconds_total",
+                            "Total user and system CPU time spent in seconds.", MetricType::Counter,
+                            process.cpu_seconds));
+  families.push_back(single("process_resident_memory_bytes", "Resident memory size in bytes.",
+                            MetricType::Gauge, process.resident_memory_bytes));
+  families.push_back(single("process_open_fds", "Number of open file descriptors.",
+                            MetricType::Gauge, process.open_fds));
+  families.push_back(single("process_start_time_seconds",
+                            "Start time of the process since unix epoch in seconds.",
+                            MetricType::Gauge, process.start_time_seconds));
+}
+
+}  // namespace
+
+double breaker_state_value(core::BreakerState state) {
+  switch (state) {
+    case core::BreakerState::closed:
+      return 0;
+    case core::BreakerState::half_open:
+      return 1;
+    case core::BreakerState::open:
+      return 2;
+  }
+  return 0;
+}
+
+BreakerMetrics breaker_metrics(const core::CircuitBreaker& breaker, uint64_t now_ms) {
+  const core::BreakerSnapshot snapshot = breaker.snapshot(now_ms);
+  return {snapshot.state, snapshot.trips};
+}
+
+FaultMetrics fault_metrics(const core::FaultStatePublisher& publisher,
+                           const core::ProcessorParameters& environment) {
+  const core::FaultState state = publisher.current().state;
+  return {state.enabled, state.effective(environment)};
+}
+
+MetricsCollector::MetricsCollector(ScrapeSources sources) : sources_(std::move(sources)) {}
+
+std::vector<MetricFamily> MetricsCollector::Collect() const {
+  const ScrapeSources& s = sources_;
+  const uint64_t now_ms = s.now_ms ? s.now_ms() : 0;
+  const core::MergedMetrics merged = core::merge_shards(s.shards, now_ms);
+  const BreakerMetrics breaker = s.breaker ? s.breaker() : BreakerMetrics{};
+  const FaultMetrics fault = s.fault ? s.fault() : FaultMetrics{};
+  const ProcessMetrics process = s.process ? s.process() : ProcessMetrics{};
+
+  std::vector<MetricFamily> families;
+  families.reserve(20);
+  families.push_back(requests_family(merged, s.build.version));
+  families.push_back(duration_family(merged, s.build.version));
+  families.push_back(single("auth_success_rate",
+                            "approved / (approved + declined) over the last 60 s; 1 when idle.",
+                            MetricType::Gauge, core::windowed_success_rate(merged)));
+  families.push_back(single("circuit_breaker_state",
+                            "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
+                            MetricType::Gauge, breaker_state_value(breaker.state)));
+  families.push_back(single("circuit_breaker_trips_total",
+                            "Transitions of the circuit breaker into open.", MetricType::Counter,
+                            static_cast<double>(breaker.trips)));
+  add_fault_families(families, fault);
+  add_http_families(families, s.http ? s.http() : HttpMetrics{});
+  add_process_families(families, process);
+
+  MetricFamily build{"auth_build_info",
+                     "Build and release of the running binary; always 1.",
+                     MetricType::Gauge,
+                     {}};
+  build.metric.push_back(
+      value_metric(MetricType::Gauge, 1,
+                   {label("version", s.build.version), label("revision", s.build.revision),
+                    label("service_version", s.build.service_version)}));
+  families.push_back(std::move(build));
+  return families;
+}
+
+std::string render_metrics(const prometheus::Collectable& collectable) {
+  return prometheus::TextSerializer().Serialize(collectable.Collect());
+}
+
+}  // namespace paystream::core

@@ -1,0 +1,313 @@
+// End-to-end: the admin port (fault injection, state, metrics, token rotation)
+// and /health, on the real paystream-authd.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "svc/testing/authd.h"
+
+namespace paystream::svc {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Authd;
+using testing::json_member;
+
+const std::string kApproveMe =
+    R"({"card_number":"4111111111111111","currency":"USD","amount":"12.00","merchant":"Shop"})";
+
+// A Kubernetes-style secret volume: the file is a symlink into ..data, which is
+// itself a symlink swapped atomically on rotation.
+class SecretDir {
+ public:
+  SecretDir() {
+    char tmpl[] = "/tmp/authd-secret-XXXXXX";
+    root_ = mkdtemp(tmpl);
+  }
+  ~SecretDir() { fs::remove_all(root_); }
+
+  void write(const std::string& name, const std::string& value) {
+    const std::string version = root_ + "/..v" + std::to_string(++versions_);
+    fs::create_directory(version);
+    std::ofstream(version + "/" + name) << value;
+    const std::string tmp_link = root_ + "/..data_tmp";
+    fs::create_directory_symlink(version, tmp_link);
+    fs::rename(tmp_link, root_ + "/..data");  // the atomic swap
+    if (!fs::exists(fs::symlink_status(root_ + "/" + name))) {
+      fs::create_symlink("..data/" + name, root_ + "/" + name);
+    }
+  }
+  std::string path(const std::string& name) const { return root_ + "/" + name; }
+
+ private:
+  std::string root_;
+  int versions_ = 0;
+};
+
+std::string bearer(const std::string& token) {
+  return "Authorization: Bearer " + token + "\r\n";
+}
+
+// Sum of every sample of `name` whose labels contain `label_filter`.
+double metric_sum(const std::string& text, const std::string& name,
+                  const std::string& label_filter = "") {
+  std::istringstream in(text);
+  std::string line;
+  double sum = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind(name + "{", 0) != 0 && line.rfind(name + " ", 0) != 0) continue;
+    if (line.find(label_filter) == std::string::npos) continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+class Admin : public ::testing::Test {
+ protected:
+  void start(testing::EnvVars env) {
+    secrets_.write("ADMIN_TOKEN", "first-token\n");
+    env.emplace_back("ADMIN_TOKEN_FILE", secrets_.path("ADMIN_TOKEN"));
+    ASSERT_TRUE(authd_.start(env)) << authd_.process.stderr_text();
+  }
+  void TearDown() override {
+    if (authd_.port <= 0) return;
+    EXPECT_EQ(authd_.stop(), 0);
+    const std::string log = authd_.process.stderr_text();
+    EXPECT_EQ(authd_.process.sanitizer_report(), "");
+    for (const char* secret : {"first-token", "second-token", "bank-key-1", "bank-key-2"}) {
+      EXPECT_EQ(log.find(secret), std::string::npos) << "secret in the log: " << secret;
+    }
+  }
+
+  std::optional<testing::ParsedResponse> fault(const std::string& method, const std::string& body,
+                                               const std::string& token = "first-token") {
+    const std::string auth = token.empty() ? "" : bearer(token);
+    return net::testing::http_request(
+        authd_.admin_port, method + " /admin/fault-inject HTTP/1.1\r\nHost: t\r\n" + auth +
+                               "Content-Type: application/json\r\nContent-Length: " +
+                               std::to_string(body.size()) + "\r\n\r\n" + body);
+  }
+  std::string metrics() { return authd_.get(authd_.admin_port, "/metrics")->body; }
+
+  SecretDir secrets_;
+  Authd authd_;
+};
+
+TEST_F(Admin, PartialUpdatesAreReadBackAndInvalidOnesChangeNothing) {
+  start({});
+  auto initial = authd_.get(authd_.admin_port, "/admin/fault-inject");
+  ASSERT_TRUE(initial);
+  EXPECT_EQ(initial->status, 200);
+  EXPECT_EQ(json_member(initial->body, "enabled"), "false");
+
+  auto first = fault("POST", R"({"latency_ms":120})");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200) << first->body;
+  EXPECT_EQ(json_member(first->body, "latency_ms"), "120");
+  EXPECT_EQ(json_member(first->body, "enabled"), "false");  // stored, not in force
+  auto second = fault("POST", R"({"enabled":true,"success_rate":0.25})");
+  ASSERT_TRUE(second);
+  EXPECT_EQ(json_member(second->body, "latency_ms"), "120");  // kept: partial update
+  EXPECT_EQ(json_member(second->body, "enabled"), "true");
+  EXPECT_EQ(json_member(second->body, "success_rate"), "0.25");
+
+  for (const char* bad :
+       {R"({"latency_ms":60001})", R"({"error_rate":1.5})", R"({"enabled":"yes"})",
+        R"({"latency":5})", R"({"enabled":true,)", R"([1])", R"({"jitter_ms":null})",
+        R"({"enabled":true,"enabled":false})"}) {
+    auto r = fault("POST", bad);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << bad << " -> " << r->body;
+    EXPECT_EQ(json_member(r->body, "error"), "\"invalid_request\"");
+  }
+  auto after = authd_.get(authd_.admin_port, "/admin/fault-inject");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->body, second->body) << "an invalid update changed the state";
+
+  auto reset = fault("DELETE", "");
+  ASSERT_TRUE(reset);
+  EXPECT_EQ(reset->status, 200);
+  EXPECT_EQ(json_member(reset->body, "enabled"), "false");
+  EXPECT_EQ(json_member(reset->body, "latency_ms"), "null");
+  EXPECT_EQ(json_member(reset->body, "success_rate"), "null");
+  EXPECT_TRUE(authd_.process.wait_for_line("fault injection changed", 1000));
+}
+
+TEST_F(Admin, MutationsNeedTheTokenAndRotationIsPickedUpWithinTwoSeconds) {
+  start({});
+  auto none = fault("POST", R"({"enabled":true})", "");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 401);
+  EXPECT_EQ(none->header("www-authenticate"), "Bearer");
+  auto wrong = fault("POST", R"({"enabled":true})", "not-the-token");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+  EXPECT_EQ(wrong->body.find("not-the-token"), std::string::npos);
+  auto del = fault("DELETE", "", "");
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 401);
+  auto right = fault("POST", R"({"enabled":false})");
+  ASSERT_TRUE(right);
+  EXPECT_EQ(right->status, 200);
+  // Reads need no token.
+  EXPECT_EQ(authd_.get(authd_.admin_port, "/admin/state")->status, 200);
+
+  secrets_.write("ADMIN_TOKEN", "second-token  \n");
+  const auto rotated = std::chrono::steady_clock::now();
+  int status = 0;
+  while (std::chrono::steady_clock::now() - rotated < std::chrono::milliseconds(2000)) {
+    status = fault("POST", R"({"enabled":false})", "second-token")->status;
+    if (status == 200) break;
+    usleep(50'000);
+  }
+  EXPECT_EQ(status, 200) << "the rotated token did not work within 2 s";
+  EXPECT_EQ(fault("POST", R"({"enabled":false})", "first-token")->status, 401);
+
+  // An empty token file later: the last good token stays in force, never none.
+  secrets_.write("ADMIN_TOKEN", "\n");
+  usleep(1'500'000);
+  EXPECT_EQ(fault("POST", R"({"enabled":false})", "second-token")->status, 200);
+  EXPECT_EQ(fault("POST", R"({"enabled":false})", "")->status, 401);
+  EXPECT_TRUE(authd_.process.wait_for_line("keeping the last good value", 1000));
+  const std::string state = authd_.get(authd_.admin_port, "/admin/state")->body;
+  EXPECT_EQ(state.find("second-token"), std::string::npos);
+}
+
+TEST_F(Admin, LatencyInjectionShowsInResponsesAndTheHistogram) {
+  start({{"LATENCY_BASE_MS", "5"}, {"LATENCY_JITTER_MS", "0"}});
+  ASSERT_EQ(authd_.authorize(kApproveMe)->status, 200);
+  const std::string before = metrics();
+  ASSERT_EQ(fault("POST", R"({"enabled":true,"latency_ms":320,"jitter_ms":0})")->status, 200);
+  auto slow = authd_.authorize(kApproveMe);
+  ASSERT_TRUE(slow);
+  ASSERT_EQ(slow->status, 200);
+  EXPECT_GE(std::stoi(json_member(slow->body, "latency_ms")), 320);
+  const std::string after = metrics();
+  const std::string bucket = "auth_request_duration_seconds_bucket";
+  EXPECT_EQ(metric_sum(after, bucket, "le=\"0.3\"") - metric_sum(before, bucket, "le=\"0.3\""), 0);
+  EXPECT_EQ(metric_sum(after, bucket, "le=\"0.35\"") - metric_sum(before, bucket, "le=\"0.35\""),
+            1);
+  EXPECT_EQ(metric_sum(after, "fault_injection_enabled"), 1);
+  EXPECT_DOUBLE_EQ(metric_sum(after, "fault_injection_latency_seconds"), 0.32);
+}
+
+TEST_F(Admin, ErrorInjectionTripsTheBreakerAndItRecovers) {
+  start({{"LATENCY_BASE_MS", "2"},
+         {"LATENCY_JITTER_MS", "0"},
+         {"SUCCESS_RATE", "1"},
+         {"CB_FAILURE_THRESHOLD", "3"},
+         {"CB_OPEN_TIMEOUT_MS", "800"},
+         {"CB_HALF_OPEN_MAX_REQUESTS", "2"}});
+  ASSERT_EQ(fault("POST", R"({"enabled":true,"error_rate":1})")->status, 200);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(authd_.authorize(kApproveMe)->status, 502);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(authd_.authorize(kApproveMe)->status, 503);
+  std::string text = metrics();
+  EXPECT_EQ(metric_sum(text, "circuit_breaker_state"), 2);
+  EXPECT_EQ(metric_sum(text, "circuit_breaker_trips_total"), 1);
+  EXPECT_EQ(metric_sum(text, "auth_requests_total", "status=\"rejected\""), 4);
+  EXPECT_EQ(metric_sum(text, "auth_requests_total", "status=\"error\""), 3);
+  auto health = authd_.get(authd_.port, "/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 503);
+  EXPECT_EQ(json_member(health->body, "status"), "\"unhealthy\"");
+  EXPECT_EQ(json_member(health->body, "circuit_breaker"), "\"open\"");
+
+  // The processor heals; after the open period two successful probes close it.
+  ASSERT_EQ(fault("DELETE", "")->status, 200);
+  usleep(900'000);
+  EXPECT_EQ(authd_.authorize(kApproveMe)->status, 200);
+  EXPECT_EQ(metric_sum(metrics(), "circuit_breaker_state"), 1);  // half-open
+  EXPECT_EQ(authd_.authorize(kApproveMe)->status, 200);
+  EXPECT_EQ(metric_sum(metrics(), "circuit_breaker_state"), 0);  // closed again
+  EXPECT_EQ(authd_.authorize(kApproveMe)->status, 200);
+  EXPECT_TRUE(authd_.process.wait_for_line(R"("from":"half_open","to":"closed")", 1000));
+  health = authd_.get(authd_.port, "/health");
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(json_member(health->body, "status"), "\"healthy\"");
+}
+
+TEST_F(Admin, MetricsCountEveryRequestByStatus) {
+  start({{"LATENCY_BASE_MS", "1"},
+         {"LATENCY_JITTER_MS", "0"},
+         {"SUCCESS_RATE", "0.5"},
+         {"REACTORS", "2"},
+         {"SERVICE_VERSION", "9.9.9-e2e"}});
+  const std::string zero = metrics();
+  // Every series exists from start-up, at zero.
+  EXPECT_NE(
+      zero.find(
+          R"(auth_requests_total{version="9.9.9-e2e",status="declined",processor="discover"} 0)"),
+      std::string::npos);
+  std::map<std::string, int> sent;
+  const std::string luhn_bad =
+      R"({"card_number":"4111111111111112","currency":"USD","amount":"1","merchant":"S"})";
+  for (int i = 0; i < 40; ++i) {
+    auto r = authd_.authorize(i % 10 == 9 ? luhn_bad : kApproveMe);
+    ASSERT_TRUE(r);
+    sent[json_member(r->body, "status")]++;
+  }
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(authd_.authorize("{}")->status, 400);
+    sent["invalid"]++;
+  }
+  ASSERT_EQ(authd_.post("/v1/authorize", kApproveMe, "Content-Type: text/plain\r\n")->status, 415);
+  sent["invalid"]++;
+  const std::string text = metrics();
+  EXPECT_EQ(metric_sum(text, "auth_requests_total", "status=\"approved\""), sent["\"approved\""]);
+  EXPECT_EQ(metric_sum(text, "auth_requests_total", "status=\"declined\""), sent["\"declined\""]);
+  EXPECT_EQ(metric_sum(text, "auth_requests_total", "status=\"invalid\""), sent["invalid"]);
+  EXPECT_EQ(metric_sum(text, "auth_requests_total", "status=\"error\""), 0);
+  EXPECT_EQ(metric_sum(text, "auth_requests_total", "processor=\"visa\""), 40);
+  EXPECT_EQ(metric_sum(text, "auth_request_duration_seconds_count"), 46);
+  EXPECT_EQ(metric_sum(text, "reactor_requests_total"), 46);  // public reactors only
+  EXPECT_EQ(metric_sum(text, "http_request_errors_total", "code=\"400\""), 5);
+  EXPECT_EQ(metric_sum(text, "http_request_errors_total", "code=\"415\""), 1);
+  EXPECT_NE(text.find(R"(auth_build_info{version="9.9.9-e2e",revision=")"), std::string::npos);
+  EXPECT_EQ(text.find("4111111111111111"), std::string::npos);
+  // Not on the public port.
+  EXPECT_EQ(authd_.get(authd_.port, "/metrics")->status, 404);
+}
+
+TEST_F(Admin, StateShowsTheProcessorCredentialByFingerprintOnly) {
+  SecretDir bank;
+  bank.write("BANK_API_KEY", "bank-key-1\n");
+  start({{"PROCESSOR_API_KEY_FILE", bank.path("BANK_API_KEY")}, {"REACTORS", "3"}});
+  auto state = authd_.get(authd_.admin_port, "/admin/state");
+  ASSERT_TRUE(state);
+  EXPECT_EQ(json_member(state->body, "reactors"), "3");
+  EXPECT_EQ(json_member(state->body, "admin_auth"), "\"bearer_token\"");
+  const std::string first = json_member(state->body, "fingerprint");
+  EXPECT_EQ(first.size(), 10u) << state->body;  // 8 hex, quoted
+  EXPECT_EQ(state->body.find("bank-key"), std::string::npos);
+  bank.write("BANK_API_KEY", "bank-key-2\n");
+  usleep(1'800'000);
+  state = authd_.get(authd_.admin_port, "/admin/state");
+  EXPECT_NE(json_member(state->body, "fingerprint"), first);
+  EXPECT_EQ(state->body.find("bank-key"), std::string::npos);
+}
+
+TEST(AdminStartup, UnusableSecretFilesStopStartUp) {
+  SecretDir secrets;
+  secrets.write("EMPTY", " \n");
+  for (const auto& [name, path] :
+       {std::pair<std::string, std::string>{"ADMIN_TOKEN_FILE", secrets.path("EMPTY")},
+        {"ADMIN_TOKEN_FILE", "/nonexistent/token"},
+        {"PROCESSOR_API_KEY_FILE", secrets.path("EMPTY")}}) {
+    Authd authd;
+    EXPECT_FALSE(authd.start({{name, path}}));
+    EXPECT_EQ(authd.process.wait_exit(5000), 2) << name << "=" << path;
+    EXPECT_NE(authd.process.stderr_text().find("cannot load secret file"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace paystream::svc

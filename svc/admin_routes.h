@@ -1,0 +1,37 @@
+#pragma once
+// The admin port's routes (Envoy-style: operators' endpoints apart from the data
+// plane): GET /metrics, GET|POST|DELETE /admin/fault-inject, GET /admin/state.
+// With an admin token, every mutating request needs `Authorization: Bearer`.
+
+#include <cstdint>
+#include <string>
+
+#include "core/config.h"
+#include "core/metrics_collector.h"
+#include "net/router.h"
+#include "net/server.h"
+#include "svc/authorize_shared.h"
+#include "svc/secret_watch.h"
+
+namespace paystream::svc {
+
+struct AdminContext {
+  const core::Config* config = nullptr;
+  const net::Server* server = nullptr;
+  AuthorizeShared* authorize = nullptr;
+  const core::MetricsCollector* metrics = nullptr;
+  const SecretWatch* admin_token = nullptr;    // null: no authentication configured
+  const SecretWatch* processor_key = nullptr;  // null: no processor credential configured
+  std::string revision;
+  std::string compiled_version;
+  uint64_t started_unix_ms = 0;
+};
+
+// `context` must outlive the router.
+void add_admin_routes(net::Router& router, const AdminContext& context);
+
+// The configuration in force as JSON: every variable but no secret (secret files
+// are named by path only).
+std::string config_json(const core::Config& config);
+
+}  // namespace paystream::svc

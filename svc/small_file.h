@@ -1,0 +1,14 @@
+#pragma once
+// Whole-file reads of small files (/proc entries, mounted secrets), without iostreams.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace paystream::svc {
+
+// The file's content; nullopt when it cannot be opened or read, or is larger than max_bytes.
+// Works for /proc files, whose stat size is 0.
+std::optional<std::string> read_small_file(const char* path, size_t max_bytes);
+
+}  // namespace paystream::svc
