@@ -40,6 +40,16 @@ Reactor::Reactor(int index, std::string name, const ListenerOptions& options, co
 
 Reactor::~Reactor() {
   join();
+  // Close what is left (a forced stop's connections, handlers' timers) and run the
+  // close callbacks, so the loop can be closed and its memory freed. The threads
+  // are joined: this thread owns the loop now.
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* handle, void*) {
+        if (!uv_is_closing(handle)) uv_close(handle, nullptr);
+      },
+      nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
 }
 

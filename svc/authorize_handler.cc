@@ -179,6 +179,9 @@ void AuthorizeHandler::handle(const net::Request& request, const net::Responder&
     finish(call);  // the simulated processor answered at once
     return;
   }
+  // libuv counts timeouts from the loop's cached time, which lags; refresh it so the
+  // processor answers no sooner than `latency_ms` after the request.
+  uv_update_time(loop_);
   uv_timer_start(&call.timer, on_processor_answer, call.latency_ms, 0);
 }
 
