@@ -166,7 +166,7 @@ DecodeError AuthorizeDecoder::State::walk_value(ondemand::value& value, size_t d
       if (value.get_array().get(array)) return body_error(kInvalidJson);
       for (auto element_result : array) {
         ondemand::value element;
-        if (std::move(element_result).get(element)) return body_error(kInvalidJson);
+        if (element_result.get(element)) return body_error(kInvalidJson);
         const DecodeError error = walk_value(element, depth + 1, nullptr);
         if (!error.ok()) return error;
       }

@@ -176,6 +176,7 @@ void run_stress(const StressConfig& config) {
   Invariants invariants(config.settings);
   std::vector<StressResult> results(kThreads);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back(run_thread, std::cref(config), std::ref(breaker), std::ref(clock),
                          std::ref(invariants), 1000 + t, std::ref(results[t]));

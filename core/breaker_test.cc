@@ -154,6 +154,7 @@ TEST_F(Breaker, HalfOpenAdmitsAtMostMaxRequestsThenClosesOnThatManySuccesses) {
   trip(1);
   now_ += 1000;
   std::vector<Admission> probes;
+  probes.reserve(3);
   for (int i = 0; i < 3; ++i) probes.push_back(admit());
   for (const Admission& p : probes) EXPECT_TRUE(p.admitted && p.probe);
   for (int i = 0; i < 5; ++i) {

@@ -73,7 +73,7 @@ TEST(CardDigits, Last4) {
 }
 
 TEST(DetectNetwork, LeadingDigitRanges) {
-  const auto network = [](std::string prefix) {
+  const auto network = [](const std::string& prefix) {
     return detect_network(prefix + std::string(16 - prefix.size(), '0'));
   };
   for (int d = 0; d <= 9; ++d) {

@@ -49,7 +49,7 @@ TEST(Xoshiro256, NextBelowCoversRangeUniformly) {
     ASSERT_LT(v, 7u);
     ++histogram[v];
   }
-  for (int count : histogram) EXPECT_NEAR(count, kDraws / 7, 500);
+  for (int count : histogram) EXPECT_NEAR(count, kDraws / 7.0, 500);
   EXPECT_EQ(rng.next_below(0), 0u);
   EXPECT_EQ(rng.next_below(1), 0u);
 }

@@ -55,8 +55,9 @@ TEST(TxnId, TimestampRoundTripsAndIdsSortByTime) {
 TEST(TxnId, RejectsMalformedIds) {
   const std::string good = format(1'732'000'000'000, {});
   EXPECT_TRUE(txn_id_unix_ms(good).has_value());
-  for (std::string bad : {std::string(""), good.substr(1), good + "0", "TXN_" + good.substr(4),
-                          "txn-" + good.substr(4), "txn_8" + good.substr(5)}) {
+  for (const std::string& bad :
+       {std::string(""), good.substr(1), good + "0", "TXN_" + good.substr(4),
+        "txn-" + good.substr(4), "txn_8" + good.substr(5)}) {
     EXPECT_EQ(txn_id_unix_ms(bad), std::nullopt) << bad;
   }
   for (char c : {'I', 'L', 'O', 'U', 'a', '-', ' '}) {

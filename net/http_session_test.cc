@@ -42,6 +42,7 @@ class Harness : public RequestSink {
     for (const Seen& x : seen) {
       if (x.seq == seq) s = &x;
     }
+    ASSERT_NE(s, nullptr) << "no request " << seq;
     const std::string body = s->method + " " + s->path + " " + s->body;
     session.complete(seq, Response{.content_type = "text/plain", .body = body}, now);
   }

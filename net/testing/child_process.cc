@@ -45,17 +45,26 @@ bool ChildProcess::start(const std::string& path, const EnvVars& env,
     std::string entry(*e);
     bool overridden = false;
     for (const auto& [k, v] : env) {
-      if (entry.rfind(k + "=", 0) == 0) overridden = true;
+      if (entry.size() > k.size() && entry.compare(0, k.size(), k) == 0 && entry[k.size()] == '=') {
+        overridden = true;
+      }
     }
     if (!overridden) env_text.push_back(entry);
   }
-  for (const auto& [k, v] : env) env_text.push_back(k + "=" + v);
+  for (const auto& [k, v] : env) {
+    std::string entry = k;
+    entry += '=';
+    entry += v;
+    env_text.push_back(std::move(entry));
+  }
   std::vector<char*> envp;
+  envp.reserve(env_text.size() + 1);
   for (auto& e : env_text) envp.push_back(e.data());
   envp.push_back(nullptr);
   std::vector<std::string> argv_text = {path};
   argv_text.insert(argv_text.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_text.size() + 1);
   for (auto& a : argv_text) argv.push_back(a.data());
   argv.push_back(nullptr);
 

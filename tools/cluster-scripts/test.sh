@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Tests of the cluster scripts, which cannot reach a cluster here:
+#   tools/cluster-up --dry-run   the plan: pinned versions, static CPU manager, the plugin
+#                                registration with its checksum, k8s/ applied in order,
+#                                and no tool invoked;
+#   tools/canary-live --dry-run  the single patch (image + SERVICE_VERSION), the fault path;
+#   tools/canary-live            against a stub kubectl that replays Rollout states: exit 0
+#                                promoted, 10 aborted, 11 paused inconclusive, 1 timeout;
+#                                a stale (unobserved) status is never taken for promotion;
+#                                faults reach a fake admin port with the bearer token from
+#                                the Secret, and are cleared on exit.
+# Last line: "N passed, N failed"; exit status non-zero on any failure.
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root" || exit 1
+export LC_ALL=C.UTF-8
+
+passed=0
+failed=0
+check() {  # check NAME CONDITION-STATUS [DETAIL]
+  if [[ "$2" -eq 0 ]]; then
+    echo "PASS  $1"
+    passed=$((passed + 1))
+  else
+    echo "FAIL  $1"
+    [[ -n "${3:-}" ]] && printf '%s\n' "$3" | tail -n 30 | sed 's/^/      /'
+    failed=$((failed + 1))
+  fi
+}
+
+work="$(mktemp -d)"
+admin_pid=
+cleanup() {
+  [[ -n "$admin_pid" ]] && kill "$admin_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Stubs: every cluster tool logs its call; kubectl replays Rollout states.
+stubs="$work/bin"
+mkdir -p "$stubs"
+export STUB_LOG="$work/calls.log"
+for tool in minikube helm docker istioctl; do
+  # shellcheck disable=SC2016 # expanded when the stub runs
+  printf '#!/usr/bin/env bash\necho "%s $*" >>"$STUB_LOG"\nexit 97\n' "$tool" >"$stubs/$tool"
+done
+cat >"$stubs/kubectl" <<'EOF'
+#!/usr/bin/env bash
+# Stub kubectl for tools/canary-live: STUB_STATES holds one Rollout state per line
+# (generation|observed|phase|abort|currentPodHash|stableRS|step|weight|reasons|message);
+# each status read returns the next line, the last one forever.
+echo "kubectl $*" >>"$STUB_LOG"
+args=" $* "
+case "$args" in
+  *" argo rollouts "*) exit 1 ;; # plugin not installed: the report falls back
+  *" patch rollout "*) echo "rollout.argoproj.io/auth-service patched" ;;
+  *" get rollout "*"-o name"*) echo "rollout.argoproj.io/auth-service" ;;
+  *" get rollout "*"jsonpath="*) 
+    n=$(cat "$STUB_COUNTER" 2>/dev/null || echo 0)
+    n=$((n + 1))
+    echo "$n" >"$STUB_COUNTER"
+    total=$(wc -l <"$STUB_STATES")
+    ((n > total)) && n=$total
+    sed -n "${n}p" "$STUB_STATES" | tr -d '\n' ;;
+  *" get rollout "*) echo "NAME           DESIRED   CURRENT" ;;
+  *" get analysisruns "*) printf 'auth-service-7c9d-2-1  Failed  metric "error-rate" assessed Failed\n    error-rate: Failed (successful 0, failed 2, inconclusive 0, errors 0) last value [0.05]\n' ;;
+  *" get pods "*) printf 'auth-service-7c9d-abcde|True\n' ;;
+  *" get secret "*) printf '%s' "c3R1Yi1hZG1pbi10b2tlbg==" ;; # "stub-admin-token"
+  *" port-forward "*) echo "Forwarding from 127.0.0.1:$STUB_ADMIN_PORT -> 8081"; sleep 30 ;;
+  *" config current-context "*) echo stub ;;
+  *) echo "stub kubectl: unexpected call: $*" >&2; exit 98 ;;
+esac
+EOF
+chmod +x "$stubs"/*
+export PATH="$stubs:$PATH"
+
+calls() { [[ -f "$STUB_LOG" ]] && cat "$STUB_LOG"; }
+reset_calls() { rm -f "$STUB_LOG" "$work/counter"; }
+
+# --- cluster-up --dry-run ---------------------------------------------------------------
+reset_calls
+out="$(tools/cluster-up --dry-run 2>&1)"
+status=$?
+check "cluster-up --dry-run exits 0 and invokes no cluster tool" $((status != 0 || $(calls | wc -l) != 0)) "$out$(calls)"
+missing=()
+for want in "minikube start -p paystream" "--cpus=14" "--extra-config=kubelet.cpu-manager-policy=static" \
+  "--extra-config=kubelet.reserved-cpus=0" "--cni=calico" "--kubernetes-version=v1.33.1" \
+  "gateway-api/releases/download/v1.3.0/experimental-install.yaml" \
+  "istio/istiod -n istio-system --version 1.26.0" "retryOn: connect-failure,refused-stream" \
+  "cni.cniNetnsDir=/var/run/docker/netns" "istio/ztunnel" \
+  "argo-rollouts/releases/download/v1.8.2/install.yaml" "name: argoproj-labs/gatewayAPI" \
+  "sha256: 1904ca787d33107c140521899d61fff030ee75d99908bd175fca5a4647759061" \
+  "sha256sum -c" "external-secrets/external-secrets" "--version 0.17.0" \
+  "create secret generic vault-dev-root-token" "job/vault-init" "image build -t ghcr.io/paystream/auth-service:" \
+  "externalsecret/auth-service-secrets" "status auth-service -n paystream"; do
+  grep -qF -- "$want" <<<"$out" || missing+=("$want")
+done
+check "cluster-up plan names the pinned versions and every component" ${#missing[@]} "missing: ${missing[*]}"
+order=()
+for dir in dev/vault/ monitoring/ istio-ingress/ paystream-staging/ "paystream/"; do
+  order+=("$(grep -n -- "apply -f $root/k8s/$dir\$" <<<"$out" | head -n 1 | cut -d: -f1)")
+done
+sorted="$(printf '%s\n' "${order[@]}" | sort -n | tr '\n' ' ')"
+in_order=1
+[[ "${order[*]}" != *" "" "* && -n "${order[4]}" && "$sorted" == "${order[*]} " ]] && in_order=0
+check "cluster-up applies k8s/ in order: dev/vault, monitoring, istio-ingress, staging, production" $in_order "lines: ${order[*]}"
+reset_calls
+out="$(tools/cluster-up --dry-run --profile reduced 2>&1)"
+scales=$(grep -c -- "scale rollout/auth-service --replicas=1" <<<"$out")
+check "cluster-up --profile reduced: 8 CPUs, both Rollouts scaled to 1 replica" \
+  $((scales != 2 || $(grep -c -- "--cpus=8" <<<"$out") != 1)) "$out"
+out="$(tools/cluster-up --profile tiny 2>&1)"
+status=$?
+check "cluster-up rejects an unknown profile (exit 1, message)" $((status != 1)) "$out"
+
+# --- canary-live --dry-run ----------------------------------------------------------------
+reset_calls
+out="$(tools/canary-live --dry-run --tag sha-0123456789ab 2>&1)"
+status=$?
+patch_lines=$(grep -c -- "patch rollout auth-service --type=json" <<<"$out")
+ok=1
+if ((status == 0 && patch_lines == 1)) && [[ $(calls | wc -l) -eq 0 ]] &&
+  grep -qF '{"op":"test","path":"/spec/template/spec/containers/0/env/0/name","value":"SERVICE_VERSION"},{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"ghcr.io/paystream/auth-service:sha-0123456789ab"},{"op":"replace","path":"/spec/template/spec/containers/0/env/0/value","value":"sha-0123456789ab"}' <<<"$out"; then
+  ok=0
+fi
+check "canary-live --dry-run: one patch sets image and SERVICE_VERSION, nothing invoked" $ok "$out$(calls)"
+out="$(tools/canary-live --dry-run --tag sha-0123456789ab --namespace paystream --scenario latency 2>&1)"
+ok=1
+grep -qF '{"enabled":true,"latency_ms":350,"jitter_ms":50}' <<<"$out" && grep -qF "port-forward pod/<canary pod> :8081" <<<"$out" &&
+  grep -qF "secret auth-service-secrets" <<<"$out" && grep -qF "kubectl -n paystream patch" <<<"$out" && ok=0
+check "canary-live --dry-run --scenario latency: fault through the admin port with the Secret's token" $ok "$out"
+for bad in "--tag latest" "--tag sha-0123456789ab --scenario nope" "--tag sha-0123456789ab --fault notjson" "--bogus"; do
+  # shellcheck disable=SC2086 # word splitting of the argument list is intended
+  out="$(tools/canary-live --dry-run $bad 2>&1)"
+  status=$?
+  check "canary-live rejects '$bad' (exit 1)" $((status != 1)) "$out"
+done
+
+# --- canary-live against the stub ---------------------------------------------------------
+export CANARY_LIVE_POLL_SECONDS=0.05
+export STUB_COUNTER="$work/counter"
+live() {  # live STATES... : run canary-live against these states; sets out and status
+  printf '%s\n' "$@" >"$work/states"
+  export STUB_STATES="$work/states"
+  reset_calls
+  local extra=()
+  [[ -n "${LIVE_ARGS:-}" ]] && read -r -a extra <<<"$LIVE_ARGS"
+  out="$(tools/canary-live --tag sha-0123456789ab --timeout "${LIVE_TIMEOUT:-20}" "${extra[@]}" 2>&1)"
+  status=$?
+}
+progress='7|7|Progressing||c2|s1|1|10|||'
+live '7|6|Healthy||s1|s1|6|0|||' "$progress" '7|7|Paused||c2|s1|5|100|||' '7|7|Healthy||c2|c2|6|0|||'
+reads=$(cat "$STUB_COUNTER")
+check "canary-live: promoted -> exit 0, only after the controller observed the patch" \
+  $((status != 0 || reads != 4)) "status $status, reads $reads: $out"
+patches=$(calls | grep -c "patch rollout auth-service --type=json")
+check "canary-live: exactly one patch call" $((patches != 1)) "$(calls)"
+live "$progress" '7|7|Degraded|true|c2|s1|1|0||RolloutAborted: metric "error-rate" assessed Failed'
+ok=1
+((status == 10)) && grep -q 'error-rate: Failed' <<<"$out" && grep -q "aborted" <<<"$out" && ok=0
+check "canary-live: aborted -> exit 10, AnalysisRuns printed" $ok "status $status: $out"
+live "$progress" '7|7|Paused||c2|s1|1|10|InconclusiveAnalysis|'
+check "canary-live: paused by an inconclusive analysis -> exit 11" $((status != 11)) "status $status: $out"
+LIVE_TIMEOUT=1 live "$progress"
+check "canary-live: no outcome before --timeout -> exit 1" $((status != 1)) "status $status: $out"
+
+# Fault injection: a fake admin port records requests.
+cat >"$work/admin.py" <<'EOF'
+import http.server, sys
+log = open(sys.argv[1], "a", buffering=1)
+class H(http.server.BaseHTTPRequestHandler):
+    def handle_one(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n).decode() if n else ""
+        log.write(f"{self.command} {self.path} {self.headers.get('Authorization')} {body}\n")
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.end_headers(); self.wfile.write(b'{"fault_injection":{}}')
+    do_POST = do_DELETE = handle_one
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+EOF
+python3 "$work/admin.py" "$work/admin.log" >"$work/admin.port" &
+admin_pid=$!
+for _ in $(seq 1 50); do [[ -s "$work/admin.port" ]] && break; sleep 0.1; done
+export STUB_ADMIN_PORT
+STUB_ADMIN_PORT=$(cat "$work/admin.port")
+LIVE_ARGS="--scenario errors" live "$progress" "$progress" "$progress" '7|7|Degraded|true|c2|s1|1|0||RolloutAborted'
+admin="$(cat "$work/admin.log" 2>/dev/null)"
+ok=1
+((status == 10)) &&
+  grep -qxF 'POST /admin/fault-inject Bearer stub-admin-token {"enabled":true,"error_rate":0.05}' <<<"$admin" &&
+  grep -qxF 'DELETE /admin/fault-inject Bearer stub-admin-token ' <<<"$admin" &&
+  [[ $(grep -c '^POST' <<<"$admin") -eq 1 ]] && ! grep -q "stub-admin-token" <<<"$out" && ok=0
+check "canary-live --scenario errors: fault posted once per canary pod with the Secret's token, cleared on exit, token never printed" \
+  $ok "status $status; admin log: $admin; output: $out"
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
