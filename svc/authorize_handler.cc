@@ -109,6 +109,9 @@ void AuthorizeHandler::reject_invalid(const net::Responder& responder, std::stri
 
 void AuthorizeHandler::handle(const net::Request& request, const net::Responder& responder) {
   const uint64_t started_ns = uv_hrtime();
+  // The loop's clock (libuv timers count on it) is refreshed, so the processor's
+  // latency is measured on the same clock its timer runs on.
+  uv_update_time(loop_);
   char generated_id[core::kGeneratedRequestIdLength];
   const std::string_view request_id = request_id_for(request, generated_id);
 
@@ -128,6 +131,7 @@ void AuthorizeHandler::handle(const net::Request& request, const net::Responder&
   Call& call = *take_call();
   call.responder = responder;
   call.started_ns = started_ns;
+  call.started_loop_ms = uv_now(loop_);
   call.times_out = false;
   call.latency_ms = 0;
   call.label = core::processor_label(request_.network);
@@ -179,9 +183,6 @@ void AuthorizeHandler::handle(const net::Request& request, const net::Responder&
     finish(call);  // the simulated processor answered at once
     return;
   }
-  // libuv counts timeouts from the loop's cached time, which lags; refresh it so the
-  // processor answers no sooner than `latency_ms` after the request.
-  uv_update_time(loop_);
   uv_timer_start(&call.timer, on_processor_answer, call.latency_ms, 0);
 }
 
@@ -215,7 +216,8 @@ void AuthorizeHandler::finish(Call& call) {
     call.answer.verdict = call.decision.verdict;
     call.answer.authorization_code = call.decision.authorization_code_view();
     call.answer.decline_code = call.decision.decline_code;
-    call.answer.latency_ms = (uv_hrtime() - call.started_ns) / 1'000'000;
+    uv_update_time(loop_);
+    call.answer.latency_ms = uv_now(loop_) - call.started_loop_ms;
     core::format_authorize_response(call.answer, body_);
   }
   respond_json(call.responder, status, request_id);  // dropped if the client has gone

@@ -46,7 +46,8 @@ class AuthorizeHandler {
     core::ProcessorLabel label = core::ProcessorLabel::unknown;
     core::Decision decision;
     bool times_out = false;
-    uint64_t started_ns = 0;         // request complete
+    uint64_t started_ns = 0;         // request complete (uv_hrtime, for the metrics)
+    uint64_t started_loop_ms = 0;    // the same moment on the loop clock (timers run on it)
     uint64_t latency_ms = 0;         // until the processor answers (or the deadline)
     core::AuthorizeResponse answer;  // views point into the fields below
     char transaction_id[core::kTxnIdLength];
