@@ -103,8 +103,8 @@ void AuthorizeHandler::reject_invalid(const net::Responder& responder, std::stri
                                       std::string_view field, std::string_view message,
                                       uint64_t started_ns) {
   core::format_invalid_request(field, message, body_);
-  respond_json(responder, 400, request_id);
   record(core::AuthStatus::invalid, core::ProcessorLabel::unknown, started_ns);
+  respond_json(responder, 400, request_id);
 }
 
 void AuthorizeHandler::handle(const net::Request& request, const net::Responder& responder) {
@@ -118,8 +118,8 @@ void AuthorizeHandler::handle(const net::Request& request, const net::Responder&
   if (!core::is_json_utf8_content_type(request.header("content-type"))) {
     body_ =
         R"json({"error":"unsupported_media_type","message":"Content-Type must be application/json (charset utf-8 if given)"})json";
-    respond_json(responder, 415, request_id);
     record(core::AuthStatus::invalid, core::ProcessorLabel::unknown, started_ns);
+    respond_json(responder, 415, request_id);
     return;
   }
   const core::DecodeError error = decoder_.decode(request.body, request_);
@@ -168,8 +168,8 @@ void AuthorizeHandler::handle(const net::Request& request, const net::Responder&
         .str("error", "circuit_open")
         .str("transaction_id", call.answer.transaction_id)
         .str("request_id", request_id);
-    respond_json(responder, 503, request_id, std::string_view(retry_after, static_cast<size_t>(n)));
     record(core::AuthStatus::rejected, call.label, started_ns);
+    respond_json(responder, 503, request_id, std::string_view(retry_after, static_cast<size_t>(n)));
     give_back(&call);
     return;
   }
@@ -220,12 +220,13 @@ void AuthorizeHandler::finish(Call& call) {
     call.answer.latency_ms = uv_now(loop_) - call.started_loop_ms;
     core::format_authorize_response(call.answer, body_);
   }
-  respond_json(call.responder, status, request_id);  // dropped if the client has gone
   const core::AuthStatus label = failed ? core::AuthStatus::error
                                  : call.decision.verdict == core::Verdict::approved
                                      ? core::AuthStatus::approved
                                      : core::AuthStatus::declined;
+  // Recorded before the answer leaves: a client that has its answer finds it counted.
   record(label, call.label, call.started_ns);
+  respond_json(call.responder, status, request_id);  // dropped if the client has gone
   give_back(&call);
 }
 
