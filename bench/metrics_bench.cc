@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "bench/alloc_counter.h"
 #include "core/metric_shard.h"
 #include "core/metrics_collector.h"
 #include "core/random.h"
@@ -46,12 +47,14 @@ void BM_ShardRecord(benchmark::State& state) {
   auto shard = std::make_unique<core::MetricShard>();
   size_t i = 0;
   uint64_t now_ms = kStartMs;
-  for (auto _ : state) {
+  bench::AllocationMeter meter;
+  for ([[maybe_unused]] auto _ : state) {
     const Sample& s = mix[i & 4095];
     shard->record(s.status, s.processor, s.duration_us, now_ms);
     ++i;
     now_ms += (i & 63) == 0;  // a new millisecond every 64 requests: slots turn over too
   }
+  meter.report(state);
   benchmark::DoNotOptimize(shard.get());
   state.counters["shard_bytes"] = sizeof(core::MetricShard);
 }
@@ -86,11 +89,13 @@ void BM_Scrape16Shards(benchmark::State& state) {
   const core::MetricsCollector collector(std::move(sources));
 
   size_t bytes = 0;
-  for (auto _ : state) {
+  bench::AllocationMeter meter;
+  for ([[maybe_unused]] auto _ : state) {
     const std::string text = core::render_metrics(collector);
     bytes = text.size();
     benchmark::DoNotOptimize(text.data());
   }
+  meter.report(state);
   state.counters["text_bytes"] = static_cast<double>(bytes);
 }
 
