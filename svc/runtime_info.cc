@@ -42,6 +42,10 @@ std::string_view simdjson_kernel() {
   return PAYSTREAM_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION);
 }
 
+std::string simdjson_active_kernel() {
+  return std::string(simdjson::get_active_implementation()->name());
+}
+
 std::string simdjson_version() {
   return PAYSTREAM_STRINGIFY(SIMDJSON_VERSION);
 }

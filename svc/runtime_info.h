@@ -14,7 +14,10 @@ struct AllocatorInfo {
 };
 
 AllocatorInfo check_allocator();
+// The kernel compiled into our inlined On-Demand code (SIMDJSON_BUILTIN_IMPLEMENTATION).
 std::string_view simdjson_kernel();
+// The kernel Debian's libsimdjson chose for this CPU at run time (the first pass).
+std::string simdjson_active_kernel();
 std::string simdjson_version();
 std::string libuv_version();
 std::string llhttp_version();

@@ -168,7 +168,8 @@ void Service::log_startup() const {
   }
   mimalloc += "}";
   std::string simdjson = R"({"version":")" + simdjson_version() + R"(","kernel":")" +
-                         std::string(simdjson_kernel()) + R"("})";
+                         std::string(simdjson_kernel()) + R"(","active":")" +
+                         simdjson_active_kernel() + R"("})";
   net::log::info("listening")
       .num("port", server_->public_port())
       .num("admin_port", server_->admin_port())

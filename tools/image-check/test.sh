@@ -31,7 +31,10 @@ packages_file="$here/distroless-cc-packages.txt"
 work="$root/build/image-check"
 debs="$work/debs"
 rootfs="$work/rootfs"
-binary="$root/build/svc/paystream-authd"
+# tools/test passes its release build (the production flags) in PAYSTREAM_BUILD_DIR;
+# run alone, this builds build/ as the image does.
+build_dir="${PAYSTREAM_BUILD_DIR:-$root/build}"
+binary="$build_dir/svc/paystream-authd"
 
 passed=0
 failed=0
@@ -108,7 +111,12 @@ else
 fi
 
 # --- 2. The release binary, as the image builds it ---------------------------------------
-if ! out="$(tools/build build -Dtests=false -Dbenchmarks=false 2>&1)" || [[ ! -x "$binary" ]]; then
+if [[ -n "${PAYSTREAM_BUILD_DIR:-}" ]]; then
+  out="using $binary"
+elif ! out="$(tools/build build -Dtests=false -Dbenchmarks=false 2>&1)"; then
+  out="tools/build failed: $out"
+fi
+if [[ ! -x "$binary" ]]; then
   fail "release build (tools/build build)" "$(tail -n 20 <<<"$out")"
   finish
 fi
