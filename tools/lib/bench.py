@@ -367,7 +367,7 @@ def main():
 
     build = Path(args.build)
     binary = build / "svc" / "paystream-authd"
-    authload_bin = build / "bench" / "authload" / "authload"
+    authload_bin = build / "bench" / "authload"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     tolerances = json.loads((ROOT / "bench" / "tolerances.json").read_text())

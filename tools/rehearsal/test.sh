@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Tests of the canary analysis, the Prometheus rules and dashboard, and the rehearsal
+# (run by tools/test; about 3 minutes):
+#   1. promtool: every rule file of the rules ConfigMap checked, every group of
+#      tools/rehearsal/rules-tests/ run with `promtool test rules`, coverage of every alert
+#      (fires, silent, silent at zero traffic) and recording rule, alert annotations and
+#      RUNBOOK.md anchors, every dashboard panel query through `promtool check rules`;
+#   2. unit tests of the expr evaluator and the controller's rules (node --test);
+#   3. rehearsals against real processes: healthy -> promoted (exit 0), errors -> aborted
+#      (10), no-traffic -> paused (11), each with its JSON record, PNG timeline and every
+#      dashboard panel returning data.
+# Installs what is missing (Debian: prometheus, gnuplot-nox; npm: the validator's pinned
+# packages) quietly, and builds the service and authload when needed.
+# Last line: "N passed, N failed"; exit status non-zero on any failure.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cd "$repo" || exit 1
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "PASS $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+finish() { echo "$passed passed, $failed failed"; [[ $failed -eq 0 ]]; exit $?; }
+
+# --- dependencies -------------------------------------------------------------------
+missing=()
+command -v promtool >/dev/null 2>&1 && [[ -x /usr/bin/prometheus ]] || missing+=(prometheus)
+command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    fail "dependencies: need ${missing[*]} (apt-get install, as root)"
+    finish
+  fi
+  # The prometheus package ships a service; never start it on a build machine.
+  policy=/usr/sbin/policy-rc.d
+  created_policy=
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created_policy=1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >/tmp/rehearsal-apt.log 2>&1; then
+    tail -20 /tmp/rehearsal-apt.log
+    [[ -n $created_policy ]] && rm -f "$policy"
+    fail "dependencies: apt-get install ${missing[*]}"
+    finish
+  fi
+  [[ -n $created_policy ]] && rm -f "$policy"
+fi
+if ! tools/validate-manifests --help >/dev/null; then
+  fail "dependencies: tools/validate-manifests (Node.js >= 20, npm packages)"
+  finish
+fi
+
+count_from() {  # count_from FILE: adds the "N passed, N failed" last line of FILE
+  local last
+  last=$(tail -n 1 "$1")
+  if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+    passed=$((passed + BASH_REMATCH[1]))
+    failed=$((failed + BASH_REMATCH[2]))
+  else
+    fail "$2: no result line"
+  fi
+}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rehearsal-test.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# --- 1. promtool: rules, alerts, dashboard -------------------------------------------
+node "$here/test/check-rules.mjs" >"$tmp/rules.out" 2>&1
+grep -E '^FAIL' -A6 "$tmp/rules.out" | head -80
+echo "rules: $(tail -n 1 "$tmp/rules.out")"
+count_from "$tmp/rules.out" "rules checks"
+
+# --- 2. unit tests ----------------------------------------------------------------------
+node --test "$here"/test/*.test.mjs >"$tmp/unit.out" 2>&1
+p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tmp/unit.out")
+f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tmp/unit.out")
+if [[ -z $p || -z $f ]]; then
+  tail -30 "$tmp/unit.out"
+  fail "unit tests: no summary"
+else
+  [[ $f -ne 0 ]] && grep -E '^not ok' -A12 "$tmp/unit.out" | head -60
+  echo "unit tests (expr evaluator, controller rules): $p passed, $f failed"
+  passed=$((passed + p))
+  failed=$((failed + f))
+fi
+
+# --- 3. binaries --------------------------------------------------------------------------
+# tools/test has just built build-test/ (release, same CPU baseline, benchmarks on): use it
+# when it is up to date; otherwise build build/ with tools/build.
+pick() {  # pick DIR: sets authd and authload from DIR if both exist
+  authd="$1/svc/paystream-authd"
+  authload=""
+  for c in "$1/bench/authload/authload" "$1/bench/authload"; do
+    [[ -f $c && -x $c ]] && { authload=$c; break; }
+  done
+  [[ -x $authd && -n $authload ]]
+}
+if [[ -f build-test/build.ninja ]] && ninja -C build-test -n 2>/dev/null | grep -q "no work to do" && pick build-test; then
+  echo "binaries: build-test/ (up to date)"
+elif tools/build build -Dbenchmarks=true >"$tmp/build.log" 2>&1 && pick build; then
+  echo "binaries: build/ (tools/build build -Dbenchmarks=true)"
+else
+  tail -30 "$tmp/build.log" 2>/dev/null
+  fail "build: paystream-authd and authload"
+  finish
+fi
+
+# --- 4. rehearsals --------------------------------------------------------------------------
+rehearse() {  # rehearse SCENARIO EXPECTED_EXIT
+  local s=$1 want=$2 out="$tmp/$1" code
+  local t0=$SECONDS
+  tools/canary-rehearsal --scenario "$s" --authd "$authd" --authload "$authload" --out "$out" >"$tmp/$s.log" 2>&1
+  code=$?
+  local dt=$((SECONDS - t0))
+  local summary
+  summary=$(grep -E 'ROLLOUT|fault to verdict' "$tmp/$s.log" | sed 's/^\[[^]]*\] //' | tr '\n' ' ')
+  if [[ $code -eq $want ]]; then
+    pass "rehearsal $s: exit $code in ${dt}s: $summary"
+  else
+    fail "rehearsal $s: exit $code, expected $want (${dt}s)"
+    grep -v '^\[.*\]   ' "$tmp/$s.log" | tail -25
+    return
+  fi
+  if node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const empty = r.dashboard.filter((d) => !d.series);
+    const ok = r.verdict === process.argv[2] && r.dashboard.length > 0 && empty.length === 0 && r.relabeling && r.runs.length > 0;
+    if (!ok) console.log(JSON.stringify({ verdict: r.verdict, empty: empty.map((d) => d.panel) }));
+    process.exit(ok ? 0 : 1);' "$out/rehearsal.json" "$3"; then
+    pass "rehearsal $s: record says $3, relabeling verified, every dashboard panel returned data"
+  else
+    fail "rehearsal $s: record"
+  fi
+  if [[ -s $out/timeline.png ]] && [[ $(head -c 4 "$out/timeline.png" | od -An -c | tr -d ' ') == "211PNG" ]]; then
+    pass "rehearsal $s: PNG timeline"
+  else
+    fail "rehearsal $s: no PNG timeline"
+  fi
+}
+rehearse healthy 0 promoted
+rehearse errors 10 aborted
+rehearse no-traffic 11 paused
+
+finish
