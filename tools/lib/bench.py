@@ -198,7 +198,7 @@ def authload(binary, args, cpu, timeout):
         return json.loads(Path(out.name).read_text())
 
 
-def latency_run(authload_bin, port, rate, seconds, client_cpu, spin, warmup=1.0, connections=64):
+def latency_run(authload_bin, port, rate, seconds, client_cpu, spin, warmup=1.0, connections=256):
     args = ["--target", f"127.0.0.1:{port}", "--rate", str(int(rate)), "--duration", str(seconds),
             "--warmup", str(warmup), "--connections", str(connections), "--threads", "1"]
     if spin:
