@@ -110,7 +110,7 @@ std::string make_body(size_t index, core::Xoshiro256& rng) {
   body += '"';
   if (rng.next_below(4) == 0) {
     body += R"(,"processor":")";
-    body += card_network_name(network.network);
+    body += core::network_name(network.network);
     body += '"';
   }
   if (rng.next_below(2) == 0) {

@@ -2,38 +2,7 @@
 
 namespace paystream::bench {
 
-std::string_view card_network_name(CardNetwork network) {
-  switch (network) {
-    case CardNetwork::visa:
-      return "visa";
-    case CardNetwork::mastercard:
-      return "mastercard";
-    case CardNetwork::amex:
-      return "amex";
-    case CardNetwork::discover:
-      return "discover";
-  }
-  return "visa";
-}
-
 namespace {
-
-// Sum of the Luhn-weighted digits, counting the doubling from the right end of `digits`,
-// where the rightmost digit is doubled when `double_last` is set.
-int luhn_sum(std::string_view digits, bool double_last) {
-  int sum = 0;
-  bool doubled = double_last;
-  for (size_t i = digits.size(); i-- > 0;) {
-    int d = digits[i] - '0';
-    if (doubled) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    doubled = !doubled;
-  }
-  return sum;
-}
 
 std::string network_prefix(CardNetwork network, core::Xoshiro256& rng) {
   switch (network) {
@@ -54,16 +23,14 @@ std::string network_prefix(CardNetwork network, core::Xoshiro256& rng) {
 }  // namespace
 
 char luhn_check_digit(std::string_view payload) {
-  const int sum = luhn_sum(payload, true);
-  return static_cast<char>('0' + (10 - sum % 10) % 10);
-}
-
-bool passes_luhn(std::string_view digits) {
-  if (digits.empty()) return false;
-  for (char c : digits) {
-    if (c < '0' || c > '9') return false;
+  // Exactly one of the ten digits completes a valid number: let the service's check find it.
+  std::string number(payload);
+  number += '0';
+  for (char digit = '0'; digit <= '9'; ++digit) {
+    number.back() = digit;
+    if (core::luhn_valid(number)) return digit;
   }
-  return luhn_sum(digits, false) % 10 == 0;
+  return '0';  // not reached for a payload of digits
 }
 
 std::string make_card_number(CardNetwork network, core::Xoshiro256& rng) {

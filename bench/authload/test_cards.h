@@ -4,17 +4,15 @@
 #include <string>
 #include <string_view>
 
+#include "core/card.h"
 #include "core/random.h"
 
 namespace paystream::bench {
 
-enum class CardNetwork { visa, mastercard, amex, discover };
+using core::CardNetwork;
 
-std::string_view card_network_name(CardNetwork network);
-
-// The digit that makes `payload` followed by it pass the Luhn check.
+// The digit that makes `payload` followed by it pass the Luhn check (core::luhn_valid).
 char luhn_check_digit(std::string_view payload);
-bool passes_luhn(std::string_view digits);
 
 // A number with the network's prefix and length (amex 15 digits, the others 16) and a valid
 // Luhn check digit. Digits only, no grouping.

@@ -8,12 +8,6 @@ namespace paystream::bench {
 namespace {
 
 TEST(TestCards, KnownNumbers) {
-  EXPECT_TRUE(passes_luhn("4111111111111111"));
-  EXPECT_TRUE(passes_luhn("378282246310005"));
-  EXPECT_TRUE(passes_luhn("5555555555554444"));
-  EXPECT_FALSE(passes_luhn("4111111111111112"));
-  EXPECT_FALSE(passes_luhn(""));
-  EXPECT_FALSE(passes_luhn("4111 1111"));
   EXPECT_EQ(luhn_check_digit("411111111111111"), '1');
   EXPECT_EQ(luhn_check_digit("37828224631000"), '5');
 }
@@ -25,11 +19,10 @@ TEST(TestCards, EveryNetworkIsValidAndRecognisedByTheService) {
     for (int i = 0; i < 500; ++i) {
       const std::string number = make_card_number(network, rng);
       EXPECT_EQ(number.size(), network == CardNetwork::amex ? 15u : 16u) << number;
-      EXPECT_TRUE(passes_luhn(number)) << number;
       EXPECT_TRUE(core::luhn_valid(number)) << number;
       const auto detected = core::detect_network(number);
       ASSERT_TRUE(detected) << number;
-      EXPECT_EQ(core::network_name(*detected), card_network_name(network)) << number;
+      EXPECT_EQ(*detected, network) << number;
     }
   }
 }
