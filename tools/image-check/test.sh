@@ -201,7 +201,9 @@ copied=()
 shadowed=()
 while IFS=$'\t' read -r _ src dest; do
   case "$src" in
-    /src/*) host="$root/${src#/src/}" ;; # the build stage's WORKDIR is this checkout
+    # The build stage's WORKDIR is this checkout, and its build/ is our release build.
+    /src/build/*) host="$build_dir/${src#/src/build/}" ;;
+    /src/*) host="$root/${src#/src/}" ;;
     *) host="$src" ;;                    # the build stage's system files: this Debian 12
   esac
   if [[ ! -f "$host" ]]; then
