@@ -68,7 +68,11 @@ void Connection::read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
 
 void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
   if (nread > 0) {
+    // Handlers that answer at once do so inside on_data(): their responses are
+    // collected and leave together in the one write after_event() makes below.
+    in_read_ = true;
     session_.on_data(buf->base, static_cast<size_t>(nread), uv_now(reactor_.loop()));
+    in_read_ = false;
   } else if (nread == UV_EOF) {
     // The client will send nothing more; answer what is in progress, then close.
     peer_done_ = true;
@@ -92,12 +96,12 @@ void Connection::complete(uint32_t seq, const Response& response) {
   if (closed_ || lingering_) return;
   if (response.status >= 400) reactor_.stats().http_error(response.status);
   session_.complete(seq, response, uv_now(reactor_.loop()));
-  after_event();
+  if (!in_read_) after_event();
 }
 
 void Connection::begin_drain() {
   if (closed_ || lingering_) return;
-  session_.begin_drain();
+  session_.begin_drain(uv_now(reactor_.loop()));
   after_event();
 }
 

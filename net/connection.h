@@ -69,6 +69,7 @@ class Connection final : public RequestSink {
   bool timer_armed_ = false;
   bool write_in_flight_ = false;
   bool reading_ = false;
+  bool in_read_ = false;    // inside session_.on_data(): writes wait for its end
   bool peer_done_ = false;  // EOF: answer what we have, then close
   bool lingering_ = false;
   bool closed_ = false;

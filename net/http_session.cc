@@ -1,5 +1,6 @@
 #include "net/http_session.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace paystream::net {
@@ -47,7 +48,9 @@ void HttpSession::feed(const char* data, size_t len, uint64_t now_ms) {
     }
     const bool was_in_message = parser_.in_head() || parser_.in_body();
     const bool was_in_body = parser_.in_body();
-    if (!was_in_message) head_start_ms_ = now_ms;
+    // The first request's head clock runs from accept; a later one's from its first byte.
+    if (!was_in_message && !awaiting_first_request_) head_start_ms_ = now_ms;
+    awaiting_first_request_ = false;
     auto [event, consumed] = parser_.feed(data, len);
     data += consumed;
     len -= consumed;
@@ -189,8 +192,8 @@ void HttpSession::write_slot(const Slot& slot, bool close) {
 void HttpSession::on_timer(uint64_t now_ms) {
   const TimerRequest t = timer();
   if (t.kind == TimerKind::none || now_ms < t.deadline_ms) return;
-  if (t.kind == TimerKind::idle) {
-    closing_ = true;
+  if (t.kind == TimerKind::idle || (draining_ && !received_any_)) {
+    closing_ = true;  // nothing to answer: close quietly
     return;
   }
   fail(HttpError{408, "request_timeout",
@@ -199,8 +202,11 @@ void HttpSession::on_timer(uint64_t now_ms) {
   release(now_ms);
 }
 
-void HttpSession::begin_drain() {
+void HttpSession::begin_drain(uint64_t now_ms) {
   draining_ = true;
+  // A connection that has sent nothing yet gets a short grace for a request already on
+  // its way (sent just before the signal), then closes without an answer.
+  drain_grace_deadline_ms_ = now_ms + kDrainGraceMs;
 }
 
 bool HttpSession::wants_read() const {
@@ -221,7 +227,9 @@ TimerRequest HttpSession::timer() const {
   if (closing_ || count_ > 0) return {};
   if (parser_.in_body()) return {TimerKind::body, body_start_ms_ + limits_.body_timeout_ms};
   if (parser_.in_head() || !received_any_) {
-    return {TimerKind::head, head_start_ms_ + limits_.header_timeout_ms};
+    uint64_t deadline = head_start_ms_ + limits_.header_timeout_ms;
+    if (draining_ && !received_any_) deadline = std::min(deadline, drain_grace_deadline_ms_);
+    return {TimerKind::head, deadline};
   }
   if (stop_parsing_) return {};
   return {TimerKind::idle, idle_start_ms_ + limits_.idle_timeout_ms};

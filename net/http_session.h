@@ -35,6 +35,9 @@ class RequestSink {
 
 enum class TimerKind { none, head, body, idle };
 
+// Draining: how long a connection that has sent nothing may still send its request.
+inline constexpr uint64_t kDrainGraceMs = 1000;
+
 struct TimerRequest {
   TimerKind kind = TimerKind::none;
   uint64_t deadline_ms = 0;
@@ -51,7 +54,7 @@ class HttpSession {
   // The timer asked for by timer() expired.
   void on_timer(uint64_t now_ms);
   // Graceful shutdown: finish what is in progress, then close.
-  void begin_drain();
+  void begin_drain(uint64_t now_ms);
 
   // Bytes ready to send; the owner moves them out and clears.
   std::string& output() { return out_; }
@@ -104,10 +107,12 @@ class HttpSession {
   bool closing_ = false;       // the last response is in out_ (or none will come)
   bool draining_ = false;
   bool received_any_ = false;
+  bool awaiting_first_request_ = true;  // its head clock started at accept
 
   uint64_t head_start_ms_;
   uint64_t body_start_ms_ = 0;
   uint64_t idle_start_ms_ = 0;
+  uint64_t drain_grace_deadline_ms_ = 0;
 };
 
 }  // namespace paystream::net

@@ -366,6 +366,29 @@ TEST(HttpSession, HeadTimerStartsAtAcceptAndAnswers408) {
   EXPECT_TRUE(h.session.should_close());
 }
 
+TEST(HttpSession, FirstRequestsHeadClockRunsFromAcceptNotFromItsFirstByte) {
+  Harness h(short_timeouts());
+  h.feed("G", 90);  // a slow loris does not restart the clock
+  EXPECT_EQ(h.session.timer().kind, TimerKind::head);
+  EXPECT_EQ(h.session.timer().deadline_ms, 100u);
+  h.session.on_timer(100);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].status, 408);
+}
+
+TEST(HttpSession, DrainClosesAConnectionThatNeverSpokeQuietlyAfterTheGrace) {
+  SessionLimits slow = short_timeouts();
+  slow.header_timeout_ms = 5000;
+  Harness quiet(slow);
+  quiet.session.begin_drain(10);
+  EXPECT_EQ(quiet.session.timer().deadline_ms, 10 + kDrainGraceMs);
+  quiet.session.on_timer(10 + kDrainGraceMs);
+  EXPECT_TRUE(quiet.session.should_close());
+  EXPECT_TRUE(quiet.take().empty());  // no 408 for a client that asked nothing
+  EXPECT_TRUE(quiet.errors.empty());
+}
+
 TEST(HttpSession, HeadTimerOfALaterRequestStartsAtItsFirstByte) {
   Harness h(short_timeouts());
   h.feed("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 50);
@@ -410,7 +433,7 @@ TEST(HttpSession, DrainFinishesInFlightWithConnectionClose) {
   Harness h;
   h.answer_at_once = false;
   h.feed("GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n");
-  h.session.begin_drain();
+  h.session.begin_drain(0);
   EXPECT_FALSE(h.session.should_close());
   EXPECT_FALSE(h.session.wants_read());
   h.answer(0);
@@ -426,12 +449,12 @@ TEST(HttpSession, DrainFinishesInFlightWithConnectionClose) {
 TEST(HttpSession, DrainClosesIdleConnectionButWaitsForAStartedRequest) {
   Harness idle;
   idle.feed("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-  idle.session.begin_drain();
+  idle.session.begin_drain(0);
   EXPECT_TRUE(idle.session.should_close());
 
   Harness partial;
   partial.feed("GET / HTTP/1.1\r\nHo");
-  partial.session.begin_drain();
+  partial.session.begin_drain(0);
   EXPECT_FALSE(partial.session.should_close());
   EXPECT_TRUE(partial.session.wants_read());
   partial.feed("st: a\r\n\r\n");
@@ -441,7 +464,7 @@ TEST(HttpSession, DrainClosesIdleConnectionButWaitsForAStartedRequest) {
   EXPECT_TRUE(partial.session.should_close());
 
   Harness fresh;  // accepted, nothing read yet: its first request is awaited
-  fresh.session.begin_drain();
+  fresh.session.begin_drain(0);
   EXPECT_FALSE(fresh.session.should_close());
   EXPECT_TRUE(fresh.session.wants_read());
 }

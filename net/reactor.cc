@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <ctime>
 
 #include "net/clock.h"
@@ -205,9 +206,12 @@ void Reactor::drain_now() {
     uv_os_fd_t fd;
     uv_fileno(reinterpret_cast<uv_handle_t*>(&listener_), &fd);
     for (;;) {
-      int client = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (client < 0) break;  // EAGAIN: the backlog is empty
-      adopt(client);
+      const int client = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (client >= 0) {
+        adopt(client);
+      } else if (errno != EINTR && errno != ECONNABORTED) {
+        break;  // EAGAIN: the backlog is empty (or nothing more can be taken)
+      }
     }
     uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
     listening_ = false;
@@ -227,6 +231,10 @@ void Reactor::check_drained() {
 
 void Reactor::force_stop(std::function<void(size_t cut)> on_done) {
   post([this, on_done = std::move(on_done)] {
+    if (finished_) {  // it drained meanwhile (its own callback has reported)
+      on_done(0);
+      return;
+    }
     draining_ = false;  // no drained callback: this is the end
     size_t cut = 0;
     const size_t count = connections_.size();
@@ -242,6 +250,7 @@ void Reactor::force_stop(std::function<void(size_t cut)> on_done) {
 void Reactor::finish() {
   {
     std::lock_guard lock(tasks_mutex_);
+    if (finished_) return;  // drained and forced in the same batch of tasks
     finished_ = true;
   }
   if (listening_) {
