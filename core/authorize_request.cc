@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/authorize_fields.h"
+#include "core/json_body_errors.h"
 #include "core/json_syntax.h"
 
 namespace paystream::core {
@@ -16,15 +17,10 @@ namespace ondemand = simdjson::ondemand;
 
 constexpr std::string_view kEmptyBody = "body is empty";
 constexpr std::string_view kTooLarge = "body is too large";
-constexpr std::string_view kInvalidJson = "body is not valid JSON";
-constexpr std::string_view kNotObject = "body must be a JSON object";
 constexpr std::string_view kTrailing = "body has content after the JSON object";
 constexpr std::string_view kTooDeep = "body nests deeper than 64 levels";
 constexpr std::string_view kTooManyKeys = "body has more than 256 keys";
-constexpr std::string_view kRepeated = "appears more than once";
 constexpr std::string_view kRepeatedUnnamed = "body repeats a key";
-
-constexpr size_t kMaxReportedKeyBytes = 64;
 
 constexpr DecodeError body_error(std::string_view message) {
   return {{}, message};
@@ -103,19 +99,19 @@ DecodeError AuthorizeDecoder::State::walk_body(std::string_view body) {
   ondemand::document document;
   if (parser.iterate(padded.get(), body.size(), body.size() + simdjson::SIMDJSON_PADDING)
           .get(document)) {
-    return body_error(kInvalidJson);
+    return body_error(kBodyNotJson);
   }
   ondemand::json_type type;
-  if (document.type().get(type)) return body_error(kInvalidJson);
-  if (type != ondemand::json_type::object) return body_error(kNotObject);
+  if (document.type().get(type)) return body_error(kBodyNotJson);
+  if (type != ondemand::json_type::object) return body_error(kBodyNotObject);
   ondemand::object object;
-  if (document.get_object().get(object)) return body_error(kInvalidJson);
+  if (document.get_object().get(object)) return body_error(kBodyNotJson);
 
   for (auto field_result : object) {
     ondemand::field field;
-    if (std::move(field_result).get(field)) return body_error(kInvalidJson);
+    if (std::move(field_result).get(field)) return body_error(kBodyNotJson);
     std::string_view key;
-    if (field.unescaped_key().get(key)) return body_error(kInvalidJson);
+    if (field.unescaped_key().get(key)) return body_error(kBodyNotJson);
     const DecodeError key_error = note_key(key);
     if (!key_error.ok()) return key_error;
 
@@ -141,19 +137,19 @@ DecodeError AuthorizeDecoder::State::walk_body(std::string_view body) {
 DecodeError AuthorizeDecoder::State::walk_value(ondemand::value& value, size_t depth,
                                                 FieldValue* capture) {
   ondemand::json_type type;
-  if (value.type().get(type)) return body_error(kInvalidJson);
+  if (value.type().get(type)) return body_error(kBodyNotJson);
   FieldValue captured{ValueKind::other, {}};
 
   switch (type) {
     case ondemand::json_type::object: {
       if (depth > kMaxDepth) return body_error(kTooDeep);
       ondemand::object object;
-      if (value.get_object().get(object)) return body_error(kInvalidJson);
+      if (value.get_object().get(object)) return body_error(kBodyNotJson);
       for (auto field_result : object) {
         ondemand::field field;
         std::string_view key;
         if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
-          return body_error(kInvalidJson);
+          return body_error(kBodyNotJson);
         }
         const DecodeError error = walk_value(field.value(), depth + 1, nullptr);
         if (!error.ok()) return error;
@@ -163,34 +159,34 @@ DecodeError AuthorizeDecoder::State::walk_value(ondemand::value& value, size_t d
     case ondemand::json_type::array: {
       if (depth > kMaxDepth) return body_error(kTooDeep);
       ondemand::array array;
-      if (value.get_array().get(array)) return body_error(kInvalidJson);
+      if (value.get_array().get(array)) return body_error(kBodyNotJson);
       for (auto element_result : array) {
         ondemand::value element;
-        if (element_result.get(element)) return body_error(kInvalidJson);
+        if (element_result.get(element)) return body_error(kBodyNotJson);
         const DecodeError error = walk_value(element, depth + 1, nullptr);
         if (!error.ok()) return error;
       }
       break;
     }
     case ondemand::json_type::string: {
-      if (value.get_string().get(captured.text)) return body_error(kInvalidJson);
+      if (value.get_string().get(captured.text)) return body_error(kBodyNotJson);
       captured.kind = ValueKind::string;
       break;
     }
     case ondemand::json_type::number: {
       captured.text = trim_json_whitespace_right(value.raw_json_token());
-      if (!is_json_number(captured.text)) return body_error(kInvalidJson);
+      if (!is_json_number(captured.text)) return body_error(kBodyNotJson);
       captured.kind = ValueKind::number;
       break;
     }
     case ondemand::json_type::boolean: {
       const std::string_view token = trim_json_whitespace_right(value.raw_json_token());
-      if (token != "true" && token != "false") return body_error(kInvalidJson);
+      if (token != "true" && token != "false") return body_error(kBodyNotJson);
       break;
     }
     case ondemand::json_type::null: {
       if (trim_json_whitespace_right(value.raw_json_token()) != "null") {
-        return body_error(kInvalidJson);
+        return body_error(kBodyNotJson);
       }
       captured.kind = ValueKind::null;
       break;
@@ -207,10 +203,10 @@ DecodeError AuthorizeDecoder::State::note_key(std::string_view key) {
     if (seen[i].hash != hash || seen[i].key != key) continue;
     if (!first_repeat.ok()) return {};
     if (const std::optional<RequestField> known = find_request_field(key)) {
-      first_repeat = {request_field_name(*known), kRepeated};
+      first_repeat = {request_field_name(*known), kKeyRepeated};
     } else if (!key.empty() && key.size() <= repeated_key.size()) {
       std::memcpy(repeated_key.data(), key.data(), key.size());
-      first_repeat = {{repeated_key.data(), key.size()}, kRepeated};
+      first_repeat = {{repeated_key.data(), key.size()}, kKeyRepeated};
     } else {
       first_repeat = body_error(kRepeatedUnnamed);
     }

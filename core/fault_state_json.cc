@@ -6,21 +6,18 @@
 #include <cstdint>
 #include <iterator>
 
+#include "core/json_body_errors.h"
+
 namespace paystream::core {
 namespace {
 
 namespace dom = simdjson::dom;
 
-constexpr std::string_view kInvalidJson = "body is not valid JSON";
-constexpr std::string_view kNotObject = "body must be a JSON object";
 constexpr std::string_view kUnknownField = "is not a fault injection field";
-constexpr std::string_view kRepeated = "appears more than once";
 constexpr std::string_view kEnabledType = "must be true or false";
 constexpr std::string_view kLatencyRange = "must be an integer from 0 to 60000";
 constexpr std::string_view kJitterRange = "must be an integer from 0 to 10000";
 constexpr std::string_view kRateRange = "must be a number from 0 to 1";
-
-constexpr size_t kMaxReportedKeyBytes = 64;
 
 enum class Field : uint8_t { enabled, latency_ms, jitter_ms, success_rate, error_rate };
 constexpr std::string_view kFieldNames[] = {"enabled", "latency_ms", "jitter_ms", "success_rate",
@@ -94,7 +91,7 @@ std::string_view read_field(Field field, dom::element value, FaultUpdate& update
       update.error_rate = rate_in_range(value);
       return update.error_rate ? std::string_view{} : kRateRange;
   }
-  return kInvalidJson;
+  return kBodyNotJson;
 }
 
 void append_number(std::string& out, double value) {
@@ -140,11 +137,11 @@ FaultUpdateResult parse_fault_update(std::string_view json_body) {
   dom::parser parser;
   dom::element document;
   if (parser.parse(simdjson::padded_string(json_body)).get(document)) {
-    return body_error(kInvalidJson);
+    return body_error(kBodyNotJson);
   }
   dom::object object;
   if (document.type() != dom::element_type::OBJECT || document.get_object().get(object)) {
-    return body_error(kNotObject);
+    return body_error(kBodyNotObject);
   }
 
   FaultUpdateResult result;
@@ -153,7 +150,7 @@ FaultUpdateResult parse_fault_update(std::string_view json_body) {
     const std::optional<Field> field = find_field(member.key);  // the key as unescaped
     if (!field) return {{}, FaultUpdateError{reported_key(member.key), kUnknownField}};
     const size_t index = static_cast<size_t>(*field);
-    if (seen[index]) return field_error(*field, kRepeated);
+    if (seen[index]) return field_error(*field, kKeyRepeated);
     seen[index] = true;
     const std::string_view problem = read_field(*field, member.value, result.update);
     if (!problem.empty()) return field_error(*field, problem);
