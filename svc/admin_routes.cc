@@ -3,6 +3,7 @@
 #include "core/fault_state_json.h"
 #include "core/json_escape.h"
 #include "core/secret_text.h"
+#include "net/clock.h"
 #include "net/log.h"
 
 namespace paystream::svc {
@@ -85,14 +86,13 @@ void append_text(std::string& out, std::string_view name, std::string_view value
 }
 
 std::string state_json(const AdminContext& context) {
-  const core::BreakerSnapshot breaker =
-      context.authorize->breaker.snapshot(uv_hrtime() / 1'000'000);
+  const core::BreakerSnapshot breaker = context.authorize->breaker.snapshot(net::monotonic_ms());
   std::string out = "{";
   append_text(out, "version", context.authorize->version);
   append_text(out, "compiled_version", context.compiled_version);
   append_text(out, "revision", context.revision);
   append_number(out, "reactors", context.server->reactor_count());
-  append_number(out, "uptime_seconds", (unix_now_ms() - context.started_unix_ms) / 1000);
+  append_number(out, "uptime_seconds", (net::unix_now_ms() - context.started_unix_ms) / 1000);
   append_field(out, "circuit_breaker");
   out += '{';
   append_text(out, "state", core::breaker_state_name(breaker.state));

@@ -2,21 +2,15 @@
 
 #include <sys/random.h>
 
-#include <chrono>
 #include <cstring>
 
 #include "core/authorize_response.h"
 #include "core/request_headers.h"
+#include "net/clock.h"
 #include "net/log.h"
 
 namespace paystream::svc {
 namespace {
-
-uint64_t unix_ms() {
-  using namespace std::chrono;
-  return static_cast<uint64_t>(
-      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-}
 
 void log_transition(const core::BreakerTransition& t) {
   if (!t.happened()) return;
@@ -62,7 +56,7 @@ std::string_view AuthorizeHandler::request_id_for(const net::Request& request, c
 }
 
 void AuthorizeHandler::new_transaction_id(char* out) {
-  const uint64_t now = unix_ms();
+  const uint64_t now = net::unix_now_ms();
   core::TxnIdEntropy entropy{};
   if (txn_ids_.needs_entropy(now)) {
     // From the kernel, so ids are unique across reactors, pods and restarts.

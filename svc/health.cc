@@ -1,12 +1,11 @@
 #include "svc/health.h"
 
-#include <uv.h>
 
 #include <cmath>
 #include <cstdio>
 
 #include "core/json_escape.h"
-#include "svc/secret_watch.h"
+#include "net/clock.h"
 
 namespace paystream::svc {
 namespace {
@@ -40,8 +39,8 @@ std::string_view health_status(core::BreakerState state) {
 void add_health_route(net::Router& router, const HealthContext& context) {
   const HealthContext* ctx = &context;
   router.add("GET", "/health", [ctx](const net::Request&, const net::Responder& responder) {
-    // Shards share uv_hrtime()'s origin with the reactors' uv_now() (both monotonic).
-    const uint64_t now_ms = uv_hrtime() / 1'000'000;
+    // The shards are stamped with the reactors' uv_now(): the same monotonic clock.
+    const uint64_t now_ms = net::monotonic_ms();
     const core::MergedMetrics merged = core::merge_shards(ctx->shards, now_ms);
     const core::BreakerState state = ctx->breaker->snapshot(now_ms).state;
     const double rate = core::windowed_success_rate(merged);
@@ -58,7 +57,7 @@ void add_health_route(net::Router& router, const HealthContext& context) {
     body += R"("version":)";
     core::append_json_string(body, ctx->version);
     body += R"(,"uptime_seconds":)";
-    body += std::to_string((unix_now_ms() - ctx->started_unix_ms) / 1000);
+    body += std::to_string((net::unix_now_ms() - ctx->started_unix_ms) / 1000);
     body += '}';
     responder.respond(
         net::Response{.status = state == core::BreakerState::open ? 503 : 200, .body = body});

@@ -1,22 +1,15 @@
 #include "svc/secret_watch.h"
 
-#include <chrono>
-
+#include "net/clock.h"
 #include "net/log.h"
 #include "svc/secret_file.h"
 
 namespace paystream::svc {
 
-uint64_t unix_now_ms() {
-  using namespace std::chrono;
-  return static_cast<uint64_t>(
-      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-}
-
 std::unique_ptr<SecretWatch> SecretWatch::start(std::string name, std::string path,
                                                 uv_loop_t* loop) {
   core::SecretLoadResult loaded =
-      core::SecretReloader::load(secret_file_access(path), unix_now_ms());
+      core::SecretReloader::load(secret_file_access(path), net::unix_now_ms());
   if (!loaded.reloader) {
     net::log::error("cannot load secret file")
         .str("secret", name)
@@ -55,7 +48,7 @@ void SecretWatch::arm(uv_loop_t* loop) {
 }
 
 void SecretWatch::poll() {
-  const core::SecretPollEvent event = reloader_.poll(unix_now_ms());
+  const core::SecretPollEvent event = reloader_.poll(net::unix_now_ms());
   switch (event) {
     case core::SecretPollEvent::not_due:
     case core::SecretPollEvent::unchanged:

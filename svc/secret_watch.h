@@ -42,6 +42,4 @@ class SecretWatch {
   uv_fs_poll_t fs_poll_;
 };
 
-uint64_t unix_now_ms();
-
 }  // namespace paystream::svc

@@ -4,6 +4,7 @@
 #include <uv.h>
 
 #include "core/fault_state.h"
+#include "net/clock.h"
 #include "net/cpu_count.h"
 #include "net/log.h"
 #include "net/probes.h"
@@ -54,16 +55,12 @@ uint64_t reactor_seed(const core::Config& config, size_t reactor) {
   return seed;
 }
 
-uint64_t monotonic_ms() {
-  return uv_hrtime() / 1'000'000;
-}
-
 }  // namespace
 
 Service::Service(const core::Config& config)
     : config_(config),
-      started_unix_ms_(unix_now_ms()),
-      authorize_(breaker_settings(config), monotonic_ms()),
+      started_unix_ms_(net::unix_now_ms()),
+      authorize_(breaker_settings(config), net::monotonic_ms()),
       server_(
           std::make_unique<net::Server>(server_options(config), public_router_, admin_router_)) {
   authorize_.version = config.service_version.empty() ? std::string(service_version_default())
@@ -85,10 +82,10 @@ Service::Service(const core::Config& config)
 
   core::ScrapeSources sources;
   for (const auto& shard : shards_) sources.shards.push_back(shard.get());
-  sources.now_ms = monotonic_ms;
+  sources.now_ms = net::monotonic_ms;
   sources.http = [this] { return http_metrics(); };
   sources.breaker = [this] {
-    const core::BreakerSnapshot s = authorize_.breaker.snapshot(monotonic_ms());
+    const core::BreakerSnapshot s = authorize_.breaker.snapshot(net::monotonic_ms());
     return core::BreakerMetrics{s.state, s.trips};
   };
   sources.fault = [this] { return core::fault_metrics(authorize_.faults, authorize_.environment); };
