@@ -19,11 +19,7 @@ using testing::http_request;
 using testing::RawClient;
 
 int start(ChildProcess& server, EnvVars env) {
-  env.emplace_back("PORT", "0");
-  env.emplace_back("ADMIN_PORT", "0");
-  const std::string binary = testing::binary_from_env("NET_TEST_SERVER");
-  if (binary.empty() || !server.start(binary, env)) return -1;
-  return server.wait_for_number("\"listening\"", "port");
+  return testing::start_on_ephemeral_ports(server, "NET_TEST_SERVER", std::move(env)).port;
 }
 
 TEST(Drain, FortyDelayedRequestsInFlightAreAllAnswered) {

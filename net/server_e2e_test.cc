@@ -27,13 +27,8 @@ const char kGet[] = "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
 class Server : public ::testing::Test {
  protected:
   void start(EnvVars env = {}) {
-    env.emplace_back("PORT", "0");
-    env.emplace_back("ADMIN_PORT", "0");
-    const std::string binary = testing::binary_from_env("NET_TEST_SERVER");
-    ASSERT_FALSE(binary.empty()) << "NET_TEST_SERVER not set";
-    ASSERT_TRUE(server_.start(binary, env));
-    port_ = server_.wait_for_number("\"listening\"", "port");
-    ASSERT_GT(port_, 0) << server_.stderr_text();
+    port_ = testing::start_on_ephemeral_ports(server_, "NET_TEST_SERVER", std::move(env)).port;
+    ASSERT_GT(port_, 0) << "NET_TEST_SERVER did not come up: " << server_.stderr_text();
   }
 
   void TearDown() override {

@@ -27,6 +27,16 @@ std::string binary_from_env(const char* variable) {
   return v == nullptr ? std::string() : std::string(v);
 }
 
+ListeningPorts start_on_ephemeral_ports(ChildProcess& server, const char* binary_variable,
+                                        EnvVars env) {
+  env.emplace_back("PORT", "0");
+  env.emplace_back("ADMIN_PORT", "0");
+  const std::string binary = binary_from_env(binary_variable);
+  if (binary.empty() || !server.start(binary, env)) return {};
+  return {server.wait_for_number("\"msg\":\"listening\"", "port"),
+          server.wait_for_number("\"msg\":\"listening\"", "admin_port")};
+}
+
 ChildProcess::~ChildProcess() {
   if (pid_ > 0 && exit_code_ < 0) {
     kill(pid_, SIGKILL);

@@ -52,4 +52,14 @@ class ChildProcess {
 // Path of a binary from an environment variable meson sets for the test.
 std::string binary_from_env(const char* variable);
 
+struct ListeningPorts {
+  int port = -1;  // -1: the server did not come up
+  int admin_port = -1;
+};
+
+// Starts the server named by `binary_variable` (see binary_from_env) with PORT=0,
+// ADMIN_PORT=0 and `env`, and returns the ports its "listening" log line reports.
+ListeningPorts start_on_ephemeral_ports(ChildProcess& server, const char* binary_variable,
+                                        EnvVars env);
+
 }  // namespace paystream::net::testing

@@ -19,12 +19,10 @@ class Authd {
  public:
   // Starts with PORT=0 ADMIN_PORT=0 and `env`; false when it did not come up.
   bool start(EnvVars env = {}) {
-    env.emplace_back("PORT", "0");
-    env.emplace_back("ADMIN_PORT", "0");
-    const std::string binary = net::testing::binary_from_env("PAYSTREAM_AUTHD");
-    if (binary.empty() || !process.start(binary, env)) return false;
-    port = process.wait_for_number("\"msg\":\"listening\"", "port");
-    admin_port = process.wait_for_number("\"msg\":\"listening\"", "admin_port");
+    const net::testing::ListeningPorts ports =
+        net::testing::start_on_ephemeral_ports(process, "PAYSTREAM_AUTHD", std::move(env));
+    port = ports.port;
+    admin_port = ports.admin_port;
     return port > 0 && admin_port > 0;
   }
 
