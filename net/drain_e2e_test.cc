@@ -112,6 +112,41 @@ TEST(Drain, AConnectionThatNeverSpokeIsClosedQuietlyAfterAShortGrace) {
   EXPECT_EQ(server.wait_exit(3000), 0);
 }
 
+TEST(Drain, ASignalBetweenListeningAndRunningDrainsTheBacklog) {
+  // The server announces "listening", then waits before its loops run: a client
+  // already queued in the backlog and a SIGTERM in that window.
+  ChildProcess server;
+  const int port = start(server, {{"PAUSE_BEFORE_RUN_MS", "300"}});
+  ASSERT_GT(port, 0);
+  RawClient queued;
+  ASSERT_TRUE(queued.connect(port));
+  ASSERT_TRUE(queued.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  server.send_signal(SIGTERM);
+  auto r = queued.read_responses(1, 5000);
+  ASSERT_EQ(r.size(), 1u) << server.stderr_text();
+  EXPECT_EQ(r[0].status, 200);
+  EXPECT_EQ(r[0].header("connection"), "close");
+  EXPECT_EQ(server.wait_exit(5000), 0) << server.stderr_text();
+  EXPECT_TRUE(server.wait_for_line("shutdown: draining", 10));
+  EXPECT_EQ(server.sanitizer_report(), "");
+}
+
+TEST(Drain, ASignalAtAnyInstantOfStartUpExitsZero) {
+  // The child starts with the signal blocked, so one sent at 0 ms is pending until
+  // main runs: every delay lands somewhere in start-up, before or after "listening".
+  for (const int delay_us : {0, 500, 1000, 2000, 3000, 5000, 8000, 13000, 21000, 34000}) {
+    ChildProcess server;
+    server.block_termination_signals_at_start();
+    ASSERT_TRUE(server.start(testing::binary_from_env("NET_TEST_SERVER"),
+                             {{"PORT", "0"}, {"ADMIN_PORT", "0"}, {"REACTORS", "2"}}));
+    usleep(static_cast<useconds_t>(delay_us));
+    server.send_signal(SIGTERM);
+    EXPECT_EQ(server.wait_exit(5000), 0) << delay_us << " us: " << server.stderr_text();
+    EXPECT_TRUE(server.wait_for_line("shutdown: draining", 10)) << delay_us << " us";
+    EXPECT_EQ(server.sanitizer_report(), "");
+  }
+}
+
 TEST(Drain, SecondSignalExitsAtOnce) {
   ChildProcess server;
   const int port = start(server, {{"DRAIN_DELAY_MS", "10000"}});

@@ -7,6 +7,7 @@
 
 #include "net/clock.h"
 #include "net/log.h"
+#include "net/termination_signals.h"
 
 namespace paystream::net {
 namespace {
@@ -44,10 +45,26 @@ Server::Server(const ServerOptions& options, const Router& public_router,
   admin_options.reuse_port = false;
   admin_ = std::make_unique<Reactor>(-1, "admin", admin_options, admin_router);
   reactor_finished_.assign(n, false);
+
+  // Signals are watched from before the first listener exists: a SIGTERM at any
+  // instant from here on drains. The admin loop handles it once run() starts it.
+  uv_loop_t* loop = admin_->loop();
+  uv_signal_init(loop, &sigterm_);
+  uv_signal_init(loop, &sigint_);
+  uv_timer_init(loop, &drain_delay_);
+  uv_timer_init(loop, &drain_deadline_);
+  sigterm_.data = sigint_.data = drain_delay_.data = drain_deadline_.data = this;
+  uv_signal_start(&sigterm_, on_signal, SIGTERM);
+  uv_signal_start(&sigint_, on_signal, SIGINT);
+  // One that came earlier (see catch_termination_signals) is taken over now.
+  if (int signum = take_early_termination_signal(); signum != 0) begin_shutdown(signum);
 }
 
 Server::~Server() {
   for (auto& r : reactors_) r->join();
+  // The admin loop holds this object's signal and timer handles: it closes them
+  // while they are still alive, whatever the order of the members.
+  admin_.reset();
 }
 
 int Server::listen() {
@@ -75,14 +92,6 @@ int Server::listen() {
 }
 
 int Server::run() {
-  uv_loop_t* loop = admin_->loop();
-  uv_signal_init(loop, &sigterm_);
-  uv_signal_init(loop, &sigint_);
-  uv_timer_init(loop, &drain_delay_);
-  uv_timer_init(loop, &drain_deadline_);
-  sigterm_.data = sigint_.data = drain_delay_.data = drain_deadline_.data = this;
-  uv_signal_start(&sigterm_, on_signal, SIGTERM);
-  uv_signal_start(&sigint_, on_signal, SIGINT);
   for (auto& r : reactors_) r->run_in_thread();
   admin_->run_here();
   for (auto& r : reactors_) r->join();

@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "net/log.h"
+#include "net/termination_signals.h"
 #include "svc/runtime_info.h"
 #include "svc/service.h"
 
@@ -34,6 +35,7 @@ paystream::net::log::Level to_log_level(paystream::core::LogLevel level) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  paystream::net::catch_termination_signals();
   namespace core = paystream::core;
   namespace log = paystream::net::log;
   namespace svc = paystream::svc;

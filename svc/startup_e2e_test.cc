@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -91,6 +92,28 @@ TEST(Startup, LogsWhatItRunsWithAndServesProbes) {
   EXPECT_EQ(not_on_admin->status, 404);
   p.send_signal(SIGTERM);
   EXPECT_EQ(p.wait_exit(), 0);
+  EXPECT_EQ(p.sanitizer_report(), "");
+}
+
+TEST(Startup, ASigtermAtAnyInstantOfStartUpDrainsAndExitsZero) {
+  // Blocked at exec, so a signal sent at 0 us waits for main; the delays walk
+  // through configuration, binding and the start of the loops.
+  for (const int delay_us : {0, 300, 700, 1500, 2500, 4000, 6000, 9000, 14000, 22000, 35000}) {
+    ChildProcess p;
+    p.block_termination_signals_at_start();
+    ASSERT_TRUE(p.start(authd(), {{"PORT", "0"}, {"ADMIN_PORT", "0"}, {"REACTORS", "2"}}));
+    usleep(static_cast<useconds_t>(delay_us));
+    p.send_signal(SIGTERM);
+    EXPECT_EQ(p.wait_exit(5000), 0) << delay_us << " us: " << p.stderr_text();
+    EXPECT_TRUE(p.wait_for_line("shutdown: draining", 10)) << delay_us << " us";
+    EXPECT_EQ(p.sanitizer_report(), "");
+  }
+  // And right after "listening", as a test or the kubelet may send it.
+  ChildProcess p;
+  ASSERT_TRUE(p.start(authd(), {{"PORT", "0"}, {"ADMIN_PORT", "0"}, {"REACTORS", "2"}}));
+  ASSERT_TRUE(p.wait_for_line("\"msg\":\"listening\""));
+  p.send_signal(SIGTERM);
+  EXPECT_EQ(p.wait_exit(5000), 0) << p.stderr_text();
   EXPECT_EQ(p.sanitizer_report(), "");
 }
 

@@ -81,6 +81,13 @@ bool ChildProcess::start(const std::string& path, const EnvVars& env,
   pid_ = fork();
   if (pid_ < 0) return false;
   if (pid_ == 0) {
+    if (block_termination_signals_) {
+      sigset_t both;
+      sigemptyset(&both);
+      sigaddset(&both, SIGTERM);
+      sigaddset(&both, SIGINT);
+      sigprocmask(SIG_BLOCK, &both, nullptr);
+    }
     dup2(fds[1], STDERR_FILENO);
     execve(path.c_str(), argv.data(), envp.data());
     _exit(127);

@@ -22,6 +22,9 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
   ~ChildProcess();
 
+  // The next start() execs the child with SIGTERM and SIGINT blocked, so that a
+  // signal sent at any instant is pending until the child's own code unblocks it.
+  void block_termination_signals_at_start() { block_termination_signals_ = true; }
   // Starts `path args…` with the current environment plus `env`.
   bool start(const std::string& path, const EnvVars& env,
              const std::vector<std::string>& args = {});
@@ -44,6 +47,7 @@ class ChildProcess {
   pid_t pid_ = -1;
   int stderr_fd_ = -1;
   int exit_code_ = -1;
+  bool block_termination_signals_ = false;
   std::thread reader_;
   std::mutex mutex_;
   std::string stderr_;

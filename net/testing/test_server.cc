@@ -17,6 +17,7 @@
 #include "net/log.h"
 #include "net/probes.h"
 #include "net/server.h"
+#include "net/termination_signals.h"
 
 namespace net = paystream::net;
 
@@ -67,6 +68,7 @@ void answer_later(const net::Request& request, const net::Responder& responder) 
 }  // namespace
 
 int main() {
+  net::catch_termination_signals();
   signal(SIGPIPE, SIG_IGN);
   net::ServerOptions options;
   net::SessionLimits& limits = options.public_listener.limits;
@@ -115,5 +117,9 @@ int main() {
       .num("port", server.public_port())
       .num("admin_port", server.admin_port())
       .num("reactors", static_cast<int64_t>(server.reactor_count()));
+  // Widens the window between listening and running, where a signal must still drain.
+  if (const int64_t pause = env_int("PAUSE_BEFORE_RUN_MS", 0); pause > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause));
+  }
   return server.run();
 }

@@ -219,6 +219,14 @@ int main() {
   const uint64_t port = env_number("PORT", 0);
 
   uv_loop_t* loop = uv_default_loop();
+  // Stop signals are watched before the port is announced, so that a signal sent on
+  // seeing "listening" always stops the loop.
+  uv_signal_t stop[2];
+  for (int i = 0; i < 2; ++i) {
+    uv_signal_init(loop, &stop[i]);
+    uv_signal_start(
+        &stop[i], [](uv_signal_t* s, int) { uv_stop(s->loop); }, i == 0 ? SIGTERM : SIGINT);
+  }
   uv_tcp_t server;
   uv_tcp_init(loop, &server);
   sockaddr_in addr{};
@@ -236,12 +244,6 @@ int main() {
                ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port));
 
   next_stall_ns = monotonic_ns() + settings.stall_every_ms * 1'000'000u;
-  uv_signal_t stop[2];
-  for (int i = 0; i < 2; ++i) {
-    uv_signal_init(loop, &stop[i]);
-    uv_signal_start(
-        &stop[i], [](uv_signal_t* s, int) { uv_stop(s->loop); }, i == 0 ? SIGTERM : SIGINT);
-  }
   uv_run(loop, UV_RUN_DEFAULT);
   return 0;
 }
