@@ -78,16 +78,18 @@ bool ChildProcess::start(const std::string& path, const EnvVars& env,
   for (auto& a : argv_text) argv.push_back(a.data());
   argv.push_back(nullptr);
 
+  // Blocked in this thread across fork(), so the child is born with them blocked: a
+  // signal sent the moment fork() returns is already pending, never fatal.
+  sigset_t both;
+  sigset_t before;
+  sigemptyset(&both);
+  sigaddset(&both, SIGTERM);
+  sigaddset(&both, SIGINT);
+  if (block_termination_signals_) pthread_sigmask(SIG_BLOCK, &both, &before);
   pid_ = fork();
+  if (pid_ != 0 && block_termination_signals_) pthread_sigmask(SIG_SETMASK, &before, nullptr);
   if (pid_ < 0) return false;
   if (pid_ == 0) {
-    if (block_termination_signals_) {
-      sigset_t both;
-      sigemptyset(&both);
-      sigaddset(&both, SIGTERM);
-      sigaddset(&both, SIGINT);
-      sigprocmask(SIG_BLOCK, &both, nullptr);
-    }
     dup2(fds[1], STDERR_FILENO);
     execve(path.c_str(), argv.data(), envp.data());
     _exit(127);
