@@ -122,10 +122,12 @@ TEST(Drain, ASignalBetweenListeningAndRunningDrainsTheBacklog) {
   ASSERT_TRUE(queued.connect(port));
   ASSERT_TRUE(queued.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
   server.send_signal(SIGTERM);
+  // Answered (with or without "Connection: close": a reactor may take the connection
+  // before the admin loop has turned the signal into a drain), then closed.
   auto r = queued.read_responses(1, 5000);
   ASSERT_EQ(r.size(), 1u) << server.stderr_text();
   EXPECT_EQ(r[0].status, 200);
-  EXPECT_EQ(r[0].header("connection"), "close");
+  EXPECT_TRUE(queued.wait_closed(3000));
   EXPECT_EQ(server.wait_exit(5000), 0) << server.stderr_text();
   EXPECT_TRUE(server.wait_for_line("shutdown: draining", 10));
   EXPECT_EQ(server.sanitizer_report(), "");
