@@ -104,6 +104,7 @@ for want in "minikube start -p paystream" "--cpus=14" "--extra-config=kubelet.cp
   "sha256: 1904ca787d33107c140521899d61fff030ee75d99908bd175fca5a4647759061" \
   "sha256sum -c" "external-secrets/external-secrets" "--version 0.17.0" \
   "create secret generic vault-dev-root-token" "job/vault-init" "image build -t ghcr.io/paystream/auth-service:" \
+  "image build -t ghcr.io/paystream/authload:0.1.0 -f Containerfile --build-opt=target=authload" \
   "externalsecret/auth-service-secrets" "status auth-service -n paystream"; do
   grep -qF -- "$want" <<<"$out" || missing+=("$want")
 done
