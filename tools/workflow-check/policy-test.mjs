@@ -67,8 +67,15 @@ const fixtures = [
     s.run = s.run.replace(/(rollouts abort "\$ROLLOUT") -n "\$NAMESPACE"/, "$1");
   }],
   ["cd: the abort step aborts whatever is rolling out (no release guard)", /staging: the abort step aborts the Rollout/, (cd) => {
+    abortStep(cd, "staging").run = 'kubectl argo rollouts abort "$ROLLOUT" -n "$NAMESPACE"\n';
+  }],
+  ["cd: the abort step aborts even after this release was promoted", /production: the abort step aborts the Rollout/, (cd) => {
+    const s = abortStep(cd, "production");
+    s.run = s.run.replace('if [[ "$generation" == "$observed" && -n "$current" && "$current" == "$stable" ]]; then', "if false; then");
+  }],
+  ["cd: the abort step aborts another release's canary", /staging: the abort step aborts the Rollout/, (cd) => {
     const s = abortStep(cd, "staging");
-    s.run = s.run.split("\n").filter((l) => !/canonical-revision|\$TAG/.test(l)).join("\n");
+    s.run = s.run.replace('if [[ "$revision" != "$TAG" ]]; then', 'if [[ -z "$revision" ]]; then');
   }],
   ["cd: the job deploys a namespace with no such Rollout in k8s/", /staging: the abort step aborts the Rollout/, (cd) => {
     cd.jobs.staging.env.NAMESPACE = "paystream-stage";

@@ -4,7 +4,10 @@
 //     abort step      a later step runs on `failure() || cancelled()` and runs
 //                     `kubectl argo rollouts abort` on the Rollout and namespace the deploy
 //                     step rolls out (same arguments; a Rollout of that name in that
-//                     namespace in k8s/), only while the Rollout rolls out this release;
+//                     namespace in k8s/), only while the Rollout rolls out this release:
+//                     the step is executed against a stub kubectl for a canary of this
+//                     release (aborted, also before the controller saw the patch), one of
+//                     another release, this release promoted, and no credentials;
 //     timeouts        canary-live's --timeout covers the Rollout's steps (pauses and step
 //                     analyses from k8s/) plus 5 minutes of start-up, and the job's
 //                     timeout-minutes is 5 to 30 minutes above it (set-up and the abort);
@@ -159,6 +162,57 @@ export function rolloutSeconds(docs, rollout) {
 }
 
 // --- CD -----------------------------------------------------------------------------------
+// Executes an abort step against a stub kubectl (Rollout state: canonical-revision label |
+// generation | observedGeneration | currentPodHash | stableRS); returns problems.
+function runAbortStep(wf, job, step, { rolloutName, nsName, tagVar }) {
+  const problems = [];
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-abort-"));
+  const stub = path.join(tmp, "kubectl");
+  fs.writeFileSync(stub, `#!/usr/bin/env bash
+echo "kubectl $*" >>"$STUB_LOG"
+case " $* " in
+  *" argo rollouts abort "*) echo "rollout aborted" ;;
+  *" argo rollouts get "*) echo "Name: stub" ;;
+  *" get rollout "*) printf '%s' "$STUB_STATE" ;;
+  *) echo "stub kubectl: unexpected call: $*" >&2; exit 98 ;;
+esac
+`, { mode: 0o755 });
+  const other = "sha-ffffffffffff";
+  const cases = [
+    { what: "a canary of this release", state: `${SAMPLE.tag}|8|8|c2|s1`, abort: true },
+    { what: "this release patched, not yet seen by the controller", state: `${SAMPLE.tag}|9|8|s1|s1`, abort: true },
+    { what: "a canary of another release", state: `${other}|8|8|c3|s1`, abort: false },
+    { what: "this release already promoted", state: `${SAMPLE.tag}|8|8|c2|c2`, abort: false },
+    { what: "no cluster credentials (the job failed before them)", state: "", abort: false, noCredentials: true },
+  ];
+  for (const c of cases) {
+    const log = path.join(tmp, "calls.log");
+    fs.writeFileSync(log, "");
+    const env = { PATH: `${tmp}:${process.env.PATH}`, LC_ALL: "C.UTF-8", STUB_LOG: log, STUB_STATE: c.state };
+    for (const scope of [wf.env, job.env, step.env]) {
+      for (const [k, v] of Object.entries(scope || {})) if (!String(v).includes("${{")) env[k] = String(v);
+    }
+    if (tagVar) env[tagVar] = SAMPLE.tag;
+    if (!c.noCredentials) env.KUBECONFIG = path.join(tmp, "kubeconfig");
+    const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], { encoding: "utf8", env });
+    const calls = fs.readFileSync(log, "utf8").split("\n").filter(Boolean);
+    const aborts = calls.filter((l) => /\bargo rollouts abort\b/.test(l));
+    if (c.noCredentials && calls.length) problems.push(`${c.what}: called kubectl (${calls.join("; ")})`);
+    if (r.status !== 0) problems.push(`${c.what}: the step exited ${r.status}: ${(r.stderr || r.stdout).trim()}`);
+    if (c.abort) {
+      const right = aborts.some((l) => {
+        const w = l.split(/\s+/);
+        const a = w.slice(w.indexOf("abort") + 1);
+        const ns = a[a.indexOf("-n") + 1] ?? a[a.indexOf("--namespace") + 1];
+        return a.includes(rolloutName) && (a.includes("-n") || a.includes("--namespace")) && ns === nsName;
+      });
+      if (!right) problems.push(`${c.what}: no \`kubectl argo rollouts abort ${rolloutName} -n ${nsName}\` (calls: ${calls.join("; ") || "none"})`);
+    } else if (aborts.length) problems.push(`${c.what}: aborted (${aborts.join("; ")})`);
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+  return problems;
+}
+
 // opts: { cd: workflow object, k8s: docs, canaryLive: path of the script to dry-run, root }
 export function checkCd({ cd, k8s, canaryLive, root }) {
   const results = [];
@@ -209,6 +263,7 @@ export function checkCd({ cd, k8s, canaryLive, root }) {
     const nsName = resolve(cd, job, deploy, nsWord);
     const rollout = k8s.find((d) => d.kind === "Rollout" && d.metadata && d.metadata.name === rolloutName && d.metadata.namespace === nsName);
     if (!rollout) p.push(`no Rollout ${nsName}/${rolloutName} in k8s/`);
+    for (const [s] of aborts) p.push(...runAbortStep(cd, job, s, { rolloutName, nsName, tagVar: varName(tagWord) }));
     results.push(result(`cd/${id}: the abort step aborts the Rollout the job deploys (${nsName}/${rolloutName})`, p));
 
     // Timeouts.
