@@ -3,12 +3,15 @@
 #   tools/cluster-up --dry-run   the plan: pinned versions, static CPU manager, the plugin
 #                                registration with its checksum, k8s/ applied in order,
 #                                and no tool invoked;
-#   tools/canary-live --dry-run  the single patch (image + SERVICE_VERSION), the fault path;
+#   tools/canary-live --dry-run  the single patch (image or digest, SERVICE_VERSION and the
+#                                canonical-revision label), the fault path;
 #   tools/canary-live            against a stub kubectl that replays Rollout states: exit 0
 #                                promoted, 10 aborted, 11 paused inconclusive, 1 timeout;
 #                                a stale (unobserved) status is never taken for promotion;
 #                                faults reach a fake admin port with the bearer token from
-#                                the Secret, and are cleared on exit.
+#                                the Secret, and are cleared on exit; --load-image replaces
+#                                the load generator's image in the AnalysisTemplates and,
+#                                in the same patch as the service image, in the Rollout.
 # Last line: "N passed, N failed"; exit status non-zero on any failure.
 set -uo pipefail
 
@@ -56,8 +59,15 @@ args=" $* "
 case "$args" in
   *" argo rollouts "*) exit 1 ;; # plugin not installed: the report falls back
   *" patch rollout "*) echo "rollout.argoproj.io/auth-service patched" ;;
+  *" patch analysistemplate "*) echo "analysistemplate.argoproj.io/patched" ;;
+  *" get analysistemplates "*) printf 'auth-service-load\nauth-service-gate-10\n' ;;
+  *" get analysistemplate auth-service-load -o json "*)
+    echo '{"metadata":{"name":"auth-service-load"},"spec":{"metrics":[{"provider":{"job":{"spec":{"template":{"spec":{"containers":[{"name":"authload","image":"ghcr.io/paystream/authload:0.1.0"}]}}}}}}]}}' ;;
+  *" get analysistemplate "*"-o json "*) echo '{"spec":{"metrics":[{"name":"error-rate","provider":{"prometheus":{"query":"1"}}}]}}' ;;
   *" get rollout "*"-o name"*) echo "rollout.argoproj.io/auth-service" ;;
-  *" get rollout "*"jsonpath="*) 
+  *" get rollout "*"-o json "*)
+    echo '{"spec":{"steps":[{"analysis":{"args":[{"name":"load-image","value":"ghcr.io/paystream/authload@sha256:0000000000000000000000000000000000000000000000000000000000000000"}]}}],"template":{"spec":{"containers":[{"image":"ghcr.io/paystream/auth-service:0.1.0"}]}}}}' ;;
+  *" get rollout "*"jsonpath="*)
     n=$(cat "$STUB_COUNTER" 2>/dev/null || echo 0)
     n=$((n + 1))
     echo "$n" >"$STUB_COUNTER"
@@ -94,6 +104,7 @@ for want in "minikube start -p paystream" "--cpus=14" "--extra-config=kubelet.cp
   "sha256: 1904ca787d33107c140521899d61fff030ee75d99908bd175fca5a4647759061" \
   "sha256sum -c" "external-secrets/external-secrets" "--version 0.17.0" \
   "create secret generic vault-dev-root-token" "job/vault-init" "image build -t ghcr.io/paystream/auth-service:" \
+  "image build -t ghcr.io/paystream/authload:0.1.0 -f Containerfile --build-opt=target=authload" \
   "externalsecret/auth-service-secrets" "status auth-service -n paystream"; do
   grep -qF -- "$want" <<<"$out" || missing+=("$want")
 done
@@ -122,16 +133,25 @@ status=$?
 patch_lines=$(grep -c -- "patch rollout auth-service --type=json" <<<"$out")
 ok=1
 if ((status == 0 && patch_lines == 1)) && [[ $(calls | wc -l) -eq 0 ]] &&
-  grep -qF '{"op":"test","path":"/spec/template/spec/containers/0/env/0/name","value":"SERVICE_VERSION"},{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"ghcr.io/paystream/auth-service:sha-0123456789ab"},{"op":"replace","path":"/spec/template/spec/containers/0/env/0/value","value":"sha-0123456789ab"}' <<<"$out"; then
+  grep -qF '{"op":"test","path":"/spec/template/spec/containers/0/env/0/name","value":"SERVICE_VERSION"},{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"ghcr.io/paystream/auth-service:sha-0123456789ab"},{"op":"replace","path":"/spec/template/spec/containers/0/env/0/value","value":"sha-0123456789ab"},{"op":"add","path":"/spec/template/metadata/labels/service.istio.io~1canonical-revision","value":"sha-0123456789ab"}]' <<<"$out"; then
   ok=0
 fi
-check "canary-live --dry-run: one patch sets image and SERVICE_VERSION, nothing invoked" $ok "$out$(calls)"
+check "canary-live --dry-run: one patch sets image, SERVICE_VERSION and the canonical-revision label, nothing invoked" $ok "$out$(calls)"
+digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+out="$(tools/canary-live --dry-run --tag sha-0123456789ab --image "ghcr.io/paystream/auth-service@$digest" 2>&1)"
+ok=1
+grep -qF '{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"ghcr.io/paystream/auth-service@'"$digest"'"}' <<<"$out" &&
+  grep -qF '"path":"/spec/template/metadata/labels/service.istio.io~1canonical-revision","value":"sha-0123456789ab"' <<<"$out" && ok=0
+check "canary-live --dry-run --image REPO@sha256:...: deploys the digest, the release in the label" $ok "$out"
 out="$(tools/canary-live --dry-run --tag sha-0123456789ab --namespace paystream --scenario latency 2>&1)"
 ok=1
 grep -qF '{"enabled":true,"latency_ms":350,"jitter_ms":50}' <<<"$out" && grep -qF "port-forward pod/<canary pod> :8081" <<<"$out" &&
   grep -qF "secret auth-service-secrets" <<<"$out" && grep -qF "kubectl -n paystream patch" <<<"$out" && ok=0
 check "canary-live --dry-run --scenario latency: fault through the admin port with the Secret's token" $ok "$out"
-for bad in "--tag latest" "--tag sha-0123456789ab --scenario nope" "--tag sha-0123456789ab --fault notjson" "--bogus"; do
+for bad in "--tag latest" "--tag sha-0123456789ab --scenario nope" "--tag sha-0123456789ab --fault notjson" "--bogus" \
+  "--tag sha-0123456789ab --image ghcr.io/paystream/auth-service:sha-0123456789ab" \
+  "--tag sha-0123456789ab --image ghcr.io/paystream/auth-service@sha256:0123" \
+  "--tag sha-0123456789ab --load-image ghcr.io/paystream/authload" "--tag -sha-"; do
   # shellcheck disable=SC2086 # word splitting of the argument list is intended
   out="$(tools/canary-live --dry-run $bad 2>&1)"
   status=$?
@@ -165,6 +185,18 @@ live "$progress" '7|7|Paused||c2|s1|1|10|InconclusiveAnalysis|'
 check "canary-live: paused by an inconclusive analysis -> exit 11" $((status != 11)) "status $status: $out"
 LIVE_TIMEOUT=1 live "$progress"
 check "canary-live: no outcome before --timeout -> exit 1" $((status != 1)) "status $status: $out"
+load="ghcr.io/paystream/authload@sha256:1111111111111111111111111111111111111111111111111111111111111111"
+LIVE_ARGS="--image ghcr.io/paystream/auth-service@$digest --load-image $load" live '7|7|Healthy||c2|c2|6|0|||'
+template_patch="$(calls | grep "patch analysistemplate")"
+rollout_patch="$(calls | grep "patch rollout")"
+ok=1
+((status == 0)) && [[ $(wc -l <<<"$template_patch") -eq 1 ]] &&
+  grep -qF 'patch analysistemplate auth-service-load --type=json -p [{"op":"test","path":"/spec/metrics/0/provider/job/spec/template/spec/containers/0/image","value":"ghcr.io/paystream/authload:0.1.0"},{"op":"replace","path":"/spec/metrics/0/provider/job/spec/template/spec/containers/0/image","value":"'"$load"'"}]' <<<"$template_patch" &&
+  [[ $(wc -l <<<"$rollout_patch") -eq 1 ]] &&
+  grep -qF '"value":"ghcr.io/paystream/auth-service@'"$digest"'"' <<<"$rollout_patch" &&
+  grep -qF '{"op":"replace","path":"/spec/steps/0/analysis/args/0/value","value":"'"$load"'"}' <<<"$rollout_patch" &&
+  [[ "$(calls | grep -n "patch" | head -n 1)" == *"patch analysistemplate"* ]] && ok=0
+check "canary-live --load-image: AnalysisTemplates patched first, the Rollout's reference in the one Rollout patch, by digest" $ok "status $status: $out$(calls)"
 
 # Fault injection: a fake admin port records requests.
 cat >"$work/admin.py" <<'EOF'

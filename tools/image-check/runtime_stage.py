@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Reads a Containerfile and prints what tools/image-check/test.sh needs, one record a line
-(fields separated by tabs):
+"""Reads a Containerfile and prints what tools/image-check/test.sh needs about one runtime
+stage, one record a line (fields separated by tabs):
 
-  base      IMAGE                 the runtime (last) stage's base image
-  copy      SRC  DEST             one file the runtime stage copies from the build stage
+  runtime_stage.py CONTAINERFILE [STAGE]      STAGE: a stage name; default the last stage
+
+  stage     NAME                  every named stage of the file, in order
+  base      IMAGE                 the selected stage's base image
+  copy      SRC  DEST             one file the stage copies from the build stage
   user      USER
   expose    PORT
   label     KEY  VALUE
@@ -11,8 +14,8 @@
   build     TEXT                  one RUN instruction of the build stage (joined lines)
   error     MESSAGE               anything the check cannot reproduce exactly
 
-The runtime stage may only contain instructions the check reproduces: COPY --from=<build
-stage> (files, not directories), USER, EXPOSE, LABEL, ARG, ENV, ENTRYPOINT, CMD, WORKDIR.
+The build stage is the first stage. The selected stage may only contain instructions the
+check reproduces: COPY --from=<the build stage> (files, not directories), USER, EXPOSE, LABEL, ARG, ENV, ENTRYPOINT, CMD, WORKDIR.
 Anything else (RUN, ADD, COPY from the context, ...) is an error, so a file the image
 would contain can never be missing from the check's root filesystem.
 """
@@ -45,7 +48,7 @@ def emit(*fields):
     print("\t".join(str(f) for f in fields))
 
 
-def main(path):
+def main(path, wanted=None):
     with open(path, encoding="utf-8") as f:
         lines = logical_lines(f.read())
     stages = []  # [name, base, [instructions]]
@@ -64,11 +67,26 @@ def main(path):
     if len(stages) < 2:
         emit("error", "expected a build stage and a runtime stage")
         return
-    build_names = {s[0] for s in stages[:-1] if s[0]}
+    for s in stages:
+        if s[0]:
+            emit("stage", s[0])
+    if wanted is None:
+        selected = stages[-1]
+    else:
+        named = [s for s in stages if s[0] == wanted]
+        if not named:
+            emit("error", f"no stage named {wanted}")
+            return
+        selected = named[0]
+    if selected is stages[0]:
+        emit("error", f"stage {wanted} is the build stage, not a runtime stage")
+        return
+    # Only the build stage's files are reproduced (this checkout and this Debian 12).
+    build_names = {stages[0][0]} if stages[0][0] else set()
     for word, rest in stages[0][2]:
         if word == "RUN":
             emit("build", rest)
-    _, base, instructions = stages[-1]
+    _, base, instructions = selected
     emit("base", base)
     for word, rest in instructions:
         if word == "COPY":
@@ -131,4 +149,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "Containerfile")
+    main(sys.argv[1] if len(sys.argv) > 1 else "Containerfile", sys.argv[2] if len(sys.argv) > 2 else None)

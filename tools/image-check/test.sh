@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Runtime-image check, without a container engine: proves that the Containerfile's
-# runtime stage holds everything paystream-authd needs, and nothing the check cannot see.
+# Runtime-image check, without a container engine: proves that the Containerfile's two
+# runtime stages, `runtime` (paystream-authd, the default target) and `authload` (the load
+# generator), hold everything their binary needs, and nothing the check cannot see.
 #
-#   1. Reads the Containerfile (runtime_stage.py): the runtime stage may only COPY files
+#   1. Reads the Containerfile (runtime_stage.py): each runtime stage may only COPY files
 #      from the build stage (plus USER, EXPOSE, LABEL, ...); its base must be the one
 #      named in distroless-cc-packages.txt.
-#   2. Builds the release binary as the image does (tools/build build, production flags).
+#   2. Builds the release binaries as the image does (tools/build build, production flags).
 #   3. Builds a root filesystem from the Debian packages of the distroless cc base
 #      (distroless-cc-packages.txt; `apt-get download`, cached in build/image-check/debs,
-#      unpacked with `dpkg-deb -x`), the distroless nonroot user, and exactly the files
-#      the runtime stage copies (the build stage's /src is this checkout; its
-#      /usr/lib/... are this Debian 12 machine's, the same packages tools/deps installs).
+#      unpacked with `dpkg-deb -x`) and the distroless nonroot user, one copy per stage,
+#      plus exactly the files that stage copies (the build stage's /src is this checkout;
+#      its /usr/lib/... are this Debian 12 machine's, the same packages tools/deps installs).
 #   4. In new mount, PID and network namespaces (unshare; loopback only): the root
 #      filesystem read-only, /proc and /sys bind-mounted read-only, tmpfs /tmp and the
 #      secret volume as in the pod; runs `paystream-authd --version` and serves as UID
-#      65532 via chroot: /livez, /readyz, POST /v1/authorize, the admin listener, SIGTERM.
+#      65532 via chroot: /livez, /readyz, POST /v1/authorize, the admin listener, SIGTERM;
+#      and `authload --help` in the authload root filesystem.
 #
 # Where namespaces cannot be created (no permission) the run checks are reported as SKIP,
 # which counts as a failure when CI=true. Last line: "N passed, N failed"; exit status
@@ -31,6 +33,7 @@ packages_file="$here/distroless-cc-packages.txt"
 work="$root/build/image-check"
 debs="$work/debs"
 rootfs="$work/rootfs"
+authload_rootfs="$work/rootfs-authload"
 # tools/test passes its release build (the production flags) in PAYSTREAM_BUILD_DIR;
 # run alone, this builds build/ as the image does.
 build_dir="${PAYSTREAM_BUILD_DIR:-$root/build}"
@@ -84,10 +87,10 @@ fi
 build_runs="$(field build)"
 # shellcheck disable=SC2016 # the literal "$REVISION" of the Containerfile is what is wanted
 if grep -q '^tools/deps' <<<"$build_runs" &&
-  grep -qF 'tools/build build -Drevision="$REVISION" -Dtests=false -Dbenchmarks=false' <<<"$build_runs"; then
-  pass "build stage runs tools/deps and tools/build with -Drevision=\$REVISION (production flags)"
+  grep -qF 'tools/build build -Drevision="$REVISION" -Dtests=false -Dbenchmarks=true' <<<"$build_runs"; then
+  pass "build stage runs tools/deps and tools/build with -Drevision=\$REVISION (production flags, authload included)"
 else
-  fail "build stage uses tools/deps and tools/build build -Drevision=\"\$REVISION\" -Dtests=false -Dbenchmarks=false"
+  fail "build stage uses tools/deps and tools/build build -Drevision=\"\$REVISION\" -Dtests=false -Dbenchmarks=true"
 fi
 
 meta_problems=()
@@ -110,10 +113,37 @@ else
   fail "image metadata" "${meta_problems[*]:-no exec-form ENTRYPOINT}"
 fi
 
+# The load generator's stage: the same base and user, only files from the build stage,
+# the binary at /usr/local/bin/authload (the load Job runs it from there).
+authload_entry=/usr/local/bin/authload
+if ! grep -qx $'stage\tauthload' <<<"$stage"; then
+  fail "Containerfile has an authload stage (the load generator's image)"
+  finish
+fi
+if ! astage="$(python3 "$here/runtime_stage.py" "$containerfile" authload 2>&1)"; then
+  fail "Containerfile parses (authload stage)" "$astage"
+  finish
+fi
+afield() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' <<<"$astage"; }
+aproblems=()
+[[ -z "$(afield error)" ]] || aproblems+=("$(afield error | tr '\n' ' ')")
+[[ "$(afield base)" == "$want_base" ]] || aproblems+=("base is '$(afield base)', want '$want_base'")
+[[ "$(afield user)" == "65532:65532" ]] || aproblems+=("USER is '$(afield user)', want 65532:65532")
+for key in source revision version; do
+  afield label | grep -q "^org.opencontainers.image.$key$" || aproblems+=("no LABEL org.opencontainers.image.$key")
+done
+[[ "$(afield entrypoint)" == "[\"$authload_entry\"]" ]] || aproblems+=("ENTRYPOINT is '$(afield entrypoint)', want [\"$authload_entry\"]")
+if ((${#aproblems[@]} == 0)); then
+  pass "authload stage: only files from the build stage, base $want_base, USER 65532:65532, OCI labels, ENTRYPOINT $authload_entry"
+else
+  fail "authload stage" "${aproblems[*]}"
+  finish
+fi
+
 # --- 2. The release binary, as the image builds it ---------------------------------------
 if [[ -n "${PAYSTREAM_BUILD_DIR:-}" ]]; then
   out="using $binary"
-elif ! out="$(tools/build build -Dtests=false -Dbenchmarks=false 2>&1)"; then
+elif ! out="$(tools/build build -Dtests=false -Dbenchmarks=true 2>&1)"; then
   out="tools/build failed: $out"
 fi
 if [[ ! -x "$binary" ]]; then
@@ -188,6 +218,10 @@ chown 65532:65532 "$rootfs/home/nonroot" 2>/dev/null || true
 chmod 1777 "$rootfs/tmp"
 libdirs=(lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu lib64 lib usr/lib)
 
+# The authload image starts from the same base: a copy made before anything is added.
+rm -rf "$authload_rootfs"
+cp -a "$rootfs" "$authload_rootfs"
+
 # Base libraries, before anything is copied: a copied library must not shadow one of them.
 declare -A base_libs=()
 for d in "${libdirs[@]}"; do
@@ -196,86 +230,105 @@ for d in "${libdirs[@]}"; do
   done
 done
 
-copy_problems=()
-copied=()
-shadowed=()
-while IFS=$'\t' read -r _ src dest; do
-  case "$src" in
-    # The build stage's WORKDIR is this checkout, and its build/ is our release build.
-    /src/build/*) host="$build_dir/${src#/src/build/}" ;;
-    /src/*) host="$root/${src#/src/}" ;;
-    *) host="$src" ;;                    # the build stage's system files: this Debian 12
-  esac
-  if [[ ! -f "$host" ]]; then
-    copy_problems+=("$src (looked for $host)")
-    continue
-  fi
-  [[ -n "${base_libs[$(basename "$dest")]:-}" ]] && shadowed+=("$dest")
-  mkdir -p "$rootfs$(dirname "$dest")"
-  # COPY follows a symlink source: the file lands under the link's name.
-  cp -L --preserve=mode "$host" "$rootfs$dest"
-  copied+=("$dest")
-done < <(awk -F'\t' '$1 == "copy"' <<<"$stage")
-if ((${#unpack_problems[@]} + ${#copy_problems[@]})); then
-  fail "root filesystem" "unpack: ${unpack_problems[*]:-ok}; copy: ${copy_problems[*]:-ok}"
-  finish
-fi
-pass "root filesystem: ${#deb_files[@]} packages + ${#copied[@]} files from the runtime stage's COPY lines"
+# populate STAGE_RECORDS ROOTFS: copies exactly what the stage's COPY lines copy; sets
+# copied, copy_problems and shadowed.
+populate() {
+  local records=$1 fs=$2 src dest host
+  copy_problems=()
+  copied=()
+  shadowed=()
+  while IFS=$'\t' read -r _ src dest; do
+    case "$src" in
+      # The build stage's WORKDIR is this checkout, and its build/ is our release build.
+      /src/build/*) host="$build_dir/${src#/src/build/}" ;;
+      /src/*) host="$root/${src#/src/}" ;;
+      *) host="$src" ;;                    # the build stage's system files: this Debian 12
+    esac
+    if [[ ! -f "$host" ]]; then
+      copy_problems+=("$src (looked for $host)")
+      continue
+    fi
+    [[ -n "${base_libs[$(basename "$dest")]:-}" ]] && shadowed+=("$dest")
+    mkdir -p "$fs$(dirname "$dest")"
+    # COPY follows a symlink source: the file lands under the link's name.
+    cp -L --preserve=mode "$host" "$fs$dest"
+    copied+=("$dest")
+  done < <(awk -F'\t' '$1 == "copy"' <<<"$records")
+}
 
-if [[ ! -x "$rootfs$entry_bin" ]]; then
-  fail "ENTRYPOINT $entry_bin is in the image"
-  finish
-fi
-
-shells=()
-for sh in bin/sh bin/bash bin/dash usr/bin/sh usr/bin/bash usr/bin/dash bin/busybox; do
-  [[ -e "$rootfs/$sh" || -L "$rootfs/$sh" ]] && shells+=("/$sh")
-done
-if ((${#shells[@]} == 0)) && ((${#shadowed[@]} == 0)); then
-  pass "no shell in the image; no copied library shadows one of the base"
-else
-  fail "no shell, no shadowed base library" "shells: ${shells[*]:-none}; shadowed: ${shadowed[*]:-none}"
-fi
-
-# Every library the binary needs (recursively) resolves inside the root filesystem;
-# copied libraries that nothing needs are reported (not a failure: a library can be
-# copied ahead of the code that links it).
+# Every library a binary needs (recursively) resolves inside the root filesystem; copied
+# libraries that nothing needs are reported (not a failure: a library can be copied ahead
+# of the code that links it).
 needed_of() { readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
-resolve() {
+resolve() {  # resolve ROOTFS SONAME
   local d
   for d in "${libdirs[@]}"; do
-    if [[ -e "$rootfs/$d/$1" ]]; then
-      echo "$rootfs/$d/$1"
+    if [[ -e "$1/$d/$2" ]]; then
+      echo "$1/$d/$2"
       return 0
     fi
   done
   return 1
 }
-declare -A seen=()
-queue=("$rootfs$entry_bin")
-unresolved=()
-while ((${#queue[@]})); do
-  obj="${queue[0]}"
-  queue=("${queue[@]:1}")
-  while read -r soname; do
-    [[ -z "$soname" || -n "${seen[$soname]:-}" ]] && continue
-    seen["$soname"]=1
-    if path="$(resolve "$soname")"; then
-      queue+=("$path")
-    else
-      unresolved+=("$soname")
-    fi
-  done < <(needed_of "$obj")
-done
-if ((${#unresolved[@]} == 0)); then
-  pass "every shared library the binary needs is in the image (${#seen[@]} sonames)"
-else
-  fail "shared libraries missing from the image" "${unresolved[*]}"
+# check_image NAME ROOTFS ENTRY: the entry binary is there, no shell, no shadowed base
+# library, every needed library resolves. Uses copied and shadowed from populate.
+check_image() {
+  local name=$1 fs=$2 entry=$3 sh obj soname path dest lib
+  if [[ ! -x "$fs$entry" ]]; then
+    fail "$name: ENTRYPOINT $entry is in the image"
+    return 1
+  fi
+  local shells=()
+  for sh in bin/sh bin/bash bin/dash usr/bin/sh usr/bin/bash usr/bin/dash bin/busybox; do
+    [[ -e "$fs/$sh" || -L "$fs/$sh" ]] && shells+=("/$sh")
+  done
+  if ((${#shells[@]} == 0)) && ((${#shadowed[@]} == 0)); then
+    pass "$name: no shell in the image; no copied library shadows one of the base"
+  else
+    fail "$name: no shell, no shadowed base library" "shells: ${shells[*]:-none}; shadowed: ${shadowed[*]:-none}"
+  fi
+  local -A seen=()
+  local queue=("$fs$entry") unresolved=()
+  while ((${#queue[@]})); do
+    obj="${queue[0]}"
+    queue=("${queue[@]:1}")
+    while read -r soname; do
+      [[ -z "$soname" || -n "${seen[$soname]:-}" ]] && continue
+      seen["$soname"]=1
+      if path="$(resolve "$fs" "$soname")"; then
+        queue+=("$path")
+      else
+        unresolved+=("$soname")
+      fi
+    done < <(needed_of "$obj")
+  done
+  if ((${#unresolved[@]} == 0)); then
+    pass "$name: every shared library the binary needs is in the image (${#seen[@]} sonames)"
+  else
+    fail "$name: shared libraries missing from the image" "${unresolved[*]}"
+  fi
+  for dest in "${copied[@]}"; do
+    lib="$(basename "$dest")"
+    [[ "$lib" == *.so* && -z "${seen[$lib]:-}" ]] && echo "note: $name: $dest is copied but this binary does not need it"
+  done
+  return 0
+}
+
+populate "$stage" "$rootfs"
+if ((${#unpack_problems[@]} + ${#copy_problems[@]})); then
+  fail "root filesystem" "unpack: ${unpack_problems[*]:-ok}; copy: ${copy_problems[*]:-ok}"
+  finish
 fi
-for dest in "${copied[@]}"; do
-  name="$(basename "$dest")"
-  [[ "$name" == *.so* && -z "${seen[$name]:-}" ]] && echo "note: $dest is copied but this binary does not need it"
-done
+pass "root filesystem: ${#deb_files[@]} packages + ${#copied[@]} files from the runtime stage's COPY lines"
+check_image paystream-authd "$rootfs" "$entry_bin" || finish
+
+populate "$astage" "$authload_rootfs"
+if ((${#copy_problems[@]})); then
+  fail "authload root filesystem" "copy: ${copy_problems[*]}"
+  finish
+fi
+pass "authload root filesystem: the same packages + ${#copied[@]} files from the authload stage's COPY lines"
+check_image authload "$authload_rootfs" "$authload_entry" || finish
 
 # --- 4. Run it --------------------------------------------------------------------------
 if [[ $(id -u) -eq 0 ]]; then
@@ -382,5 +435,22 @@ while IFS= read -r line; do
 done <<<"$out"
 if [[ $status -ne 0 ]]; then
   fail "run checks completed" "exit status $status"
+fi
+
+# The load generator in its own root filesystem (read-only, no network but loopback):
+# --help must print its usage and exit 0, i.e. the binary loads and starts there.
+# shellcheck disable=SC2016 # expanded by the inner shell
+ainner='
+set -u
+mount --bind "$ROOTFS" "$ROOTFS" && mount -o remount,bind,ro "$ROOTFS" || { echo "mount failed"; exit 97; }
+env -i "$CHROOT" $USERSPEC "$ROOTFS" "$BIN" --help
+'
+out="$(ROOTFS="$authload_rootfs" BIN="$authload_entry" CHROOT="$(command -v chroot)" USERSPEC="${userspec[*]:-}" \
+  timeout 20 unshare "${ns_args[@]}" bash -c "$ainner" 2>&1)"
+status=$?
+if [[ $status -eq 0 && "$(head -n 1 <<<"$out")" == "Usage: authload "* ]]; then
+  pass "authload --help in the authload image: exit 0, usage printed"
+else
+  fail "authload --help in the authload image" "exit status $status: $(head -n 5 <<<"$out" | tr '\n' ' ')"
 fi
 finish

@@ -7,6 +7,13 @@
 #   - every `run:` block of the workflows, extracted (extract-run.mjs) and checked with
 #     Debian's shellcheck as the shell GitHub runs it (bash -eo pipefail); `${{ }}`
 #     expressions inside run blocks are refused (values go through env:);
+#   - the release rules (policy.mjs, run by policy-test.mjs): CD aborts the Rollout it
+#     deploys when its job fails, times out or is cancelled, with timeouts that fit the
+#     Rollout's steps in k8s/; it deploys every image by the digest CI scanned, and one
+#     Rollout patch (tools/canary-live --dry-run) sets the digest, SERVICE_VERSION and the
+#     canonical-revision label; CI's tag step (executed for five kinds of ref) pushes only
+#     sha-<12 hex>, plus the version on release tags; each rule has negative fixtures
+#     (the real file with the rule broken) that must fail it;
 #   - every bash/sh script in tools/ (by shebang or .sh), with shellcheck;
 #   - self-tests: a broken workflow must fail both validators, and a run block with a
 #     finding from shellcheck must be caught, so a silently inert check cannot pass.
@@ -169,6 +176,28 @@ if [[ -n "$line" && $((first + line - header - 1)) -eq 9 ]]; then
   pass "self-test: a run-block finding is caught at its workflow line"
 else
   fail "self-test: a run-block finding is caught at its workflow line" "listing: $listing; line: ${line:-none}"
+fi
+
+# --- release rules (policy.mjs) and their negative fixtures ------------------------------
+out="$(node "$here/policy-test.mjs" 2>&1)"
+status=$?
+counted=0
+detail=""
+flush() {
+  [[ -z "$current" ]] && return
+  if [[ "$current" == "PASS  "* ]]; then pass "${current#PASS  }"; else fail "${current#FAIL  }" "${detail%$'\n'}"; fi
+  counted=$((counted + 1))
+}
+current=""
+while IFS= read -r line; do
+  case "$line" in
+    "PASS  "* | "FAIL  "*) flush; current="$line"; detail="" ;;
+    *) detail+="${line#      }"$'\n' ;;
+  esac
+done <<<"$out"
+flush
+if ((counted == 0 || (status != 0 && failed == 0))); then
+  fail "policy-test.mjs ran" "exit status $status: $out"
 fi
 
 # --- every shell script in tools/ ---------------------------------------------------------
