@@ -98,7 +98,7 @@ function globToRegExp(glob) {
 }
 
 // Finds the ConfigMap (and key pattern) behind a file path inside a container.
-function resolveMounted(ctx, doc, spec, container, filePath) {
+export function resolveMounted(ctx, doc, spec, container, filePath) {
   const ns = ctx.nsOf(doc);
   for (const m of container.volumeMounts || []) {
     const mp = m.mountPath.replace(/\/$/, "");
@@ -116,7 +116,7 @@ function resolveMounted(ctx, doc, spec, container, filePath) {
   return { error: `${filePath} is not inside any volume mount of container "${container.name}"` };
 }
 
-function prometheusContainers(ctx) {
+export function prometheusContainers(ctx) {
   const found = [];
   for (const d of ctx.docs) {
     if (!isWorkload(d)) continue;
@@ -125,7 +125,7 @@ function prometheusContainers(ctx) {
     const spec = t.template.spec || {};
     (spec.containers || []).forEach((c, i) => {
       const arg = [...(c.args || []), ...(c.command || [])].find((a) => typeof a === "string" && a.startsWith("--config.file="));
-      if (arg && /prometheus/.test(c.image || "")) found.push({ doc: d, spec, c, pointer: `${t.pointer}/spec/containers/${i}`, configPath: arg.slice("--config.file=".length) });
+      if (arg && /\/prometheus(:|@|$)/.test(c.image || "")) found.push({ doc: d, spec, c, pointer: `${t.pointer}/spec/containers/${i}`, configPath: arg.slice("--config.file=".length) });
     });
   }
   return found;
