@@ -322,5 +322,16 @@ export function emitPrometheus(ctx, outDir) {
   fs.mkdirSync(outDir, { recursive: true });
   const built = buildPrometheusCopy(ctx, targets[0], path.resolve(outDir));
   if (!built) throw new Error("could not build the Prometheus configuration copy (see errors)");
+  // The copy runs offline (the canary rehearsal): no Alertmanager to send alerts to, and
+  // no lookup of its cluster DNS name. Drop the top-level alerting block.
+  const text = fs.readFileSync(built.outFile, "utf8");
+  const lines = text.split("\n");
+  const b = findKeyBlocks(text, "alerting").find((x) => x.keyCol === 0);
+  if (b) {
+    let start = b.start;
+    while (start > 0 && /^#/.test(lines[start - 1])) start--; // and its comment
+    lines.splice(start, b.end - start + 1);
+    fs.writeFileSync(built.outFile, lines.join("\n"));
+  }
   return built;
 }
