@@ -124,7 +124,7 @@ for want in "minikube start -p paystream" "--cpus=14" "--extra-config=kubelet.cp
   "create secret generic vault-dev-root-token" "job/vault-init" "image build -t ghcr.io/paystream/auth-service:" \
   "externalsecret/auth-service-secrets" "status auth-service -n paystream" \
   "get endpointslices -l kubernetes.io/service-name=kubernetes" "-n vault get networkpolicy vault" \
-  "-n monitoring get networkpolicy prometheus"; do
+  "-n monitoring get networkpolicy prometheus" "externalsecret/alertmanager-receivers"; do
   grep -qF -- "$want" <<<"$out" || missing+=("$want")
 done
 check "cluster-up plan names the pinned versions and every component" ${#missing[@]} "missing: ${missing[*]}"
