@@ -243,6 +243,7 @@ function checkFileField(ctx, am, cm, where, field, file) {
   const m = mounts.sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
   const vol = (am.spec.volumes || []).find((v) => v.name === m.name);
   const rel = file.slice(m.mountPath.replace(/\/$/, "").length + 1);
+  if (vol && vol.configMap && field === "ca_file") return; // a CA certificate is public
   if (!vol || !vol.secret) return ctx.error(cm, where, `${field} "${file}" is mounted from volume "${m.name}", which is not a Secret: credentials come from a Secret produced from Vault`);
   const items = vol.secret.items;
   const key = items ? ((items.find((x) => x.path === rel) || {}).key) : rel;
