@@ -2,7 +2,12 @@
 # Tests of the cluster scripts, which cannot reach a cluster here:
 #   tools/cluster-up --dry-run   the plan: pinned versions, static CPU manager, the plugin
 #                                registration with its checksum, k8s/ applied in order,
-#                                and no tool invoked;
+#                                the API-server egress checks, and no tool invoked;
+#   tools/lib/apiserver-egress.sh (cluster-up's check, after applying the policies) against
+#                                the NetworkPolicies of k8s/ as kubectl would return them:
+#                                an API server on 443, 6443 or 8443 (minikube) is allowed
+#                                for Prometheus and Vault; 9443, a port allowed only to
+#                                other peers, or a policy without 8443 fails on minikube;
 #   tools/canary-live --dry-run  the single patch (image or digest, SERVICE_VERSION and the
 #                                canonical-revision label), the fault path;
 #   tools/canary-live            against a stub kubectl that replays Rollout states: exit 0
@@ -80,9 +85,32 @@ case "$args" in
   *" get secret "*) printf '%s' "c3R1Yi1hZG1pbi10b2tlbg==" ;; # "stub-admin-token"
   *" port-forward "*) echo "Forwarding from 127.0.0.1:$STUB_ADMIN_PORT -> 8081"; sleep 30 ;;
   *" config current-context "*) echo stub ;;
+  # The API server's endpoints: $STUB_APISERVER_PORTS. NetworkPolicies: as applied from
+  # the manifests under $STUB_K8S, in the format of cluster-up's jsonpath.
+  *" get endpointslices "*) printf '%s\n' $STUB_APISERVER_PORTS ;;
+  *" get networkpolicy "*) python3 "$STUB_POLICY_PY" "$@" ;;
   *) echo "stub kubectl: unexpected call: $*" >&2; exit 98 ;;
 esac
 EOF
+cat >"$work/policy.py" <<'EOF'
+# kubectl -n NS get networkpolicy NAME -o jsonpath='{range .spec.egress[*]}{.to}{"|"}
+#   {range .ports[*]}{.protocol}/{.port}{" "}{end}{"\n"}{end}', from the manifests.
+import glob, json, os, sys, yaml
+args = sys.argv[1:]
+ns = args[args.index("-n") + 1]
+name = args[args.index("networkpolicy") + 1]
+for f in sorted(glob.glob(os.path.join(os.environ["STUB_K8S"], "**", "*.yaml"), recursive=True)):
+    for d in yaml.safe_load_all(open(f)):
+        if d and d.get("kind") == "NetworkPolicy" and d["metadata"]["name"] == name and d["metadata"].get("namespace") == ns:
+            for r in d["spec"].get("egress") or []:
+                to = json.dumps(r["to"], separators=(",", ":")) if "to" in r else ""
+                ports = "".join(f"{p.get('protocol', '')}/{p.get('port', '')} " for p in r.get("ports") or [])
+                print(f"{to}|{ports}")
+            sys.exit(0)
+print(f'Error from server (NotFound): networkpolicies.networking.k8s.io "{name}" not found', file=sys.stderr)
+sys.exit(1)
+EOF
+export STUB_POLICY_PY="$work/policy.py"
 chmod +x "$stubs"/*
 export PATH="$stubs:$PATH"
 
@@ -105,7 +133,9 @@ for want in "minikube start -p paystream" "--cpus=14" "--extra-config=kubelet.cp
   "sha256sum -c" "external-secrets/external-secrets" "--version 0.17.0" \
   "create secret generic vault-dev-root-token" "job/vault-init" "image build -t ghcr.io/paystream/auth-service:" \
   "image build -t ghcr.io/paystream/authload:0.1.0 -f Containerfile --build-opt=target=authload" \
-  "externalsecret/auth-service-secrets" "status auth-service -n paystream"; do
+  "externalsecret/auth-service-secrets" "status auth-service -n paystream" \
+  "get endpointslices -l kubernetes.io/service-name=kubernetes" "-n vault get networkpolicy vault" \
+  "-n monitoring get networkpolicy prometheus" "externalsecret/alertmanager-receivers"; do
   grep -qF -- "$want" <<<"$out" || missing+=("$want")
 done
 check "cluster-up plan names the pinned versions and every component" ${#missing[@]} "missing: ${missing[*]}"
@@ -125,6 +155,37 @@ check "cluster-up --profile reduced: 8 CPUs, both Rollouts scaled to 1 replica" 
 out="$(tools/cluster-up --profile tiny 2>&1)"
 status=$?
 check "cluster-up rejects an unknown profile (exit 1, message)" $((status != 1)) "$out"
+
+# --- API-server egress (tools/lib/apiserver-egress.sh, cluster-up's check) ---------------
+# shellcheck source=SCRIPTDIR/../lib/apiserver-egress.sh
+source "$root/tools/lib/apiserver-egress.sh"
+export STUB_K8S="$root/k8s"
+egress() {  # egress PORTS NAMESPACE POLICY: sets out and status
+  out="$(STUB_APISERVER_PORTS="$1" check_apiserver_egress "$2" "$3" kubectl 2>&1)"
+  status=$?
+}
+for port in 8443 6443 443; do
+  for np in "monitoring prometheus" "vault vault"; do
+    # shellcheck disable=SC2086 # namespace and name
+    egress "$port" $np
+    check "API-server egress: ${np/ //} allows an API server listening on $port" $status "$out"
+  done
+done
+egress "6443 8443" vault vault
+check "API-server egress: vault/vault allows an API server with endpoints on 6443 and 8443" $status "$out"
+egress 9443 monitoring prometheus
+ok=1
+((status != 0)) && grep -qF "listens on port 9443" <<<"$out" && grep -qF "monitoring/prometheus" <<<"$out" && ok=0
+check "API-server egress: an API server on 9443 fails, naming the port and the policy" $ok "$out"
+egress 9093 monitoring prometheus
+check "API-server egress: a port allowed only towards other pods (9093, Alertmanager) does not count" $((status == 0)) "$out"
+mkdir -p "$work/k8s-443-6443"
+cp -r k8s/dev k8s/monitoring "$work/k8s-443-6443/"
+perl -0pi -e 's/        - protocol: TCP\n          port: 8443\n//g' "$work/k8s-443-6443"/monitoring/70-network-policies.yaml "$work/k8s-443-6443"/dev/vault/70-network-policies.yaml
+STUB_K8S="$work/k8s-443-6443" egress 8443 vault vault
+ok=1
+((status != 0)) && grep -qF "listens on port 8443" <<<"$out" && ! grep -q "port: 8443" "$work/k8s-443-6443/dev/vault/70-network-policies.yaml" && ok=0
+check "API-server egress: policies allowing only 443 and 6443 fail on minikube (8443)" $ok "$out"
 
 # --- canary-live --dry-run ----------------------------------------------------------------
 reset_calls

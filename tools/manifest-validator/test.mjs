@@ -1,5 +1,6 @@
 // Tests of tools/validate-manifests: k8s/ passes; every negative fixture fails with its
-// expected message; the Prometheus copy keeps relabel_configs byte-identical.
+// expected message; the Prometheus copy keeps relabel_configs byte-identical; and the
+// Alertmanager configuration delivers real alerts as routed (alert-delivery.mjs).
 // Run through test.sh (which installs yamllint, promtool and the npm packages).
 import fs from "node:fs";
 import os from "node:os";
@@ -9,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { loadFixture, applyFixture } from "./src/fixture.mjs";
 import { readConfigDoc } from "./src/checks/service.mjs";
+import { alertDelivery } from "./alert-delivery.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../..");
@@ -77,8 +79,16 @@ async function testPrometheusCopy() {
     };
     ok = !/kubernetes_sd_configs/.test(copy) && /file_sd_configs/.test(copy) && block(copy) === block(orig) && block(orig).length > 0;
     detail = ok ? "" : "relabel_configs differ or kubernetes_sd_configs left in the copy";
+    // The offline copy sends no alerts (the ConfigMap's does).
+    if (ok && (!/^alerting:/m.test(orig) || /^alerting:/m.test(copy) || /alertmanager/.test(copy))) (ok = false), (detail = "the copy keeps the alerting block (or the ConfigMap has none)");
   }
-  record("--emit-prometheus: file_sd copy with byte-identical relabel_configs", ok, detail);
+  record("--emit-prometheus: file_sd copy with byte-identical relabel_configs, without alerting", ok, detail);
+}
+
+// Real Prometheus and Alertmanager on loopback, the committed alertmanager.yml.
+async function testAlertDelivery() {
+  const r = await alertDelivery(k8s);
+  record("alerts delivered as routed: critical -> PagerDuty, warning and staging -> Slack, inhibited ones muted", r.ok, r.detail);
 }
 
 // The validator's own YAML (configuration, fixture specs) follows the same lint rules.
@@ -129,7 +139,7 @@ const fixtures = fs.readdirSync(fixturesDir).filter((d) => fs.existsSync(path.jo
 const started = Date.now();
 try {
   await testConfigDoc();
-  await pool([testCleanTree, testPrometheusCopy, testOwnYaml, ...fixtures.map((f) => () => testFixture(path.join(fixturesDir, f)))], Math.max(2, Math.min(4, os.cpus().length)));
+  await pool([testCleanTree, testPrometheusCopy, testAlertDelivery, testOwnYaml, ...fixtures.map((f) => () => testFixture(path.join(fixturesDir, f)))], Math.max(2, Math.min(4, os.cpus().length)));
 } finally {
   fs.rmSync(tmpRoot, { recursive: true, force: true });
 }

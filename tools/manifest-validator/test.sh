@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests of tools/validate-manifests (k8s/ must pass, every fixture must fail with its
-# expected message). Self-contained: installs yamllint and promtool (Debian packages
-# yamllint, prometheus) when missing, and the pinned npm packages when needed.
+# expected message). Self-contained: installs yamllint, promtool and amtool (Debian
+# packages yamllint, prometheus, prometheus-alertmanager) when missing, and the pinned npm
+# packages when needed.
 # Last line: "N passed, N failed"; exit status non-zero on any failure.
 set -euo pipefail
 
@@ -10,13 +11,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 missing=()
 command -v yamllint >/dev/null 2>&1 || missing+=(yamllint)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "manifest-validator tests need: ${missing[*]} (apt-get install, as root)" >&2
     echo "0 passed, 1 failed"
     exit 1
   fi
-  # The prometheus package ships a service; never start it on a build machine.
+  # The prometheus packages ship services; never start them on a build machine.
   policy=/usr/sbin/policy-rc.d
   created_policy=
   if [[ ! -e $policy ]]; then

@@ -13,6 +13,8 @@ import { checkPolicy } from "./checks/policy.mjs";
 import { checkService } from "./checks/service.mjs";
 import { checkPrometheus, checkQueries, analysisQueries, emitPrometheus } from "./checks/prometheus.mjs";
 import { checkGrafana } from "./checks/grafana.mjs";
+import { checkAlerting } from "./checks/alerting.mjs";
+import { checkApiServerEgress } from "./checks/apiserver.mjs";
 import { checkEnvironments } from "./envs.mjs";
 import { checkYamllint, checkWorkflows } from "./checks/external.mjs";
 
@@ -82,9 +84,11 @@ async function main() {
   await checkSchemas(ctx);
   checkReferences(ctx);
   checkPolicy(ctx);
+  checkApiServerEgress(ctx);
   const { imageRepo } = checkService(ctx);
   checkEnvironments(ctx);
   checkPrometheus(ctx);
+  checkAlerting(ctx);
   const dashboardQueries = checkGrafana(ctx);
   checkQueries(ctx, [...analysisQueries(ctx), ...dashboardQueries]);
   checkYamllint(ctx, options.dir, path.join(validatorDir, "yamllint.yaml"));

@@ -98,7 +98,7 @@ function globToRegExp(glob) {
 }
 
 // Finds the ConfigMap (and key pattern) behind a file path inside a container.
-function resolveMounted(ctx, doc, spec, container, filePath) {
+export function resolveMounted(ctx, doc, spec, container, filePath) {
   const ns = ctx.nsOf(doc);
   for (const m of container.volumeMounts || []) {
     const mp = m.mountPath.replace(/\/$/, "");
@@ -116,7 +116,7 @@ function resolveMounted(ctx, doc, spec, container, filePath) {
   return { error: `${filePath} is not inside any volume mount of container "${container.name}"` };
 }
 
-function prometheusContainers(ctx) {
+export function prometheusContainers(ctx) {
   const found = [];
   for (const d of ctx.docs) {
     if (!isWorkload(d)) continue;
@@ -125,7 +125,7 @@ function prometheusContainers(ctx) {
     const spec = t.template.spec || {};
     (spec.containers || []).forEach((c, i) => {
       const arg = [...(c.args || []), ...(c.command || [])].find((a) => typeof a === "string" && a.startsWith("--config.file="));
-      if (arg && /prometheus/.test(c.image || "")) found.push({ doc: d, spec, c, pointer: `${t.pointer}/spec/containers/${i}`, configPath: arg.slice("--config.file=".length) });
+      if (arg && /\/prometheus(:|@|$)/.test(c.image || "")) found.push({ doc: d, spec, c, pointer: `${t.pointer}/spec/containers/${i}`, configPath: arg.slice("--config.file=".length) });
     });
   }
   return found;
@@ -322,5 +322,16 @@ export function emitPrometheus(ctx, outDir) {
   fs.mkdirSync(outDir, { recursive: true });
   const built = buildPrometheusCopy(ctx, targets[0], path.resolve(outDir));
   if (!built) throw new Error("could not build the Prometheus configuration copy (see errors)");
+  // The copy runs offline (the canary rehearsal): no Alertmanager to send alerts to, and
+  // no lookup of its cluster DNS name. Drop the top-level alerting block.
+  const text = fs.readFileSync(built.outFile, "utf8");
+  const lines = text.split("\n");
+  const b = findKeyBlocks(text, "alerting").find((x) => x.keyCol === 0);
+  if (b) {
+    let start = b.start;
+    while (start > 0 && /^#/.test(lines[start - 1])) start--; // and its comment
+    lines.splice(start, b.end - start + 1);
+    fs.writeFileSync(built.outFile, lines.join("\n"));
+  }
   return built;
 }
