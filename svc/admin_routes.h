@@ -10,7 +10,7 @@
 #include "core/metrics_collector.h"
 #include "net/router.h"
 #include "net/server.h"
-#include "svc/authorize_shared.h"
+#include "core/authorize_shared.h"
 #include "svc/secret_watch.h"
 
 namespace paystream::svc {
@@ -18,7 +18,7 @@ namespace paystream::svc {
 struct AdminContext {
   const core::Config* config = nullptr;
   const net::Server* server = nullptr;
-  AuthorizeShared* authorize = nullptr;
+  core::AuthorizeShared* authorize = nullptr;
   const core::MetricsCollector* metrics = nullptr;
   const SecretWatch* admin_token = nullptr;    // null: no authentication configured
   const SecretWatch* processor_key = nullptr;  // null: no processor credential configured

@@ -12,7 +12,7 @@
 #include "net/server.h"
 #include "svc/admin_routes.h"
 #include "svc/authorize_handler.h"
-#include "svc/authorize_shared.h"
+#include "core/authorize_shared.h"
 #include "svc/health.h"
 #include "svc/secret_watch.h"
 
@@ -39,7 +39,7 @@ class Service {
   // before server_, so it outlives the loops (destroyed first, in ~Reactor).
   core::Config config_;
   uint64_t started_unix_ms_;
-  AuthorizeShared authorize_;
+  core::AuthorizeShared authorize_;
   std::vector<std::unique_ptr<core::MetricShard>> shards_;  // one per reactor
   std::vector<std::unique_ptr<AuthorizeHandler>> authorize_handlers_;
   std::unique_ptr<SecretWatch> admin_token_;

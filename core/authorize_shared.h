@@ -10,18 +10,18 @@
 #include "core/fault_state.h"
 #include "core/fault_state_publisher.h"
 
-namespace paystream::svc {
+namespace paystream::core {
 
 struct AuthorizeShared {
-  AuthorizeShared(const core::BreakerSettings& breaker_settings, uint64_t now_ms)
+  AuthorizeShared(const BreakerSettings& breaker_settings, uint64_t now_ms)
       : breaker(breaker_settings, now_ms) {}
 
-  core::CircuitBreaker breaker;
-  core::FaultStatePublisher faults;
-  core::ProcessorParameters environment;  // LATENCY_*, SUCCESS_RATE, ERROR_RATE
+  CircuitBreaker breaker;
+  FaultStatePublisher faults;
+  ProcessorParameters environment;  // LATENCY_*, SUCCESS_RATE, ERROR_RATE
   uint32_t processor_timeout_ms = 2000;
   std::string version;
   size_t max_body_bytes = 16384;
 };
 
-}  // namespace paystream::svc
+}  // namespace paystream::core

@@ -1,0 +1,204 @@
+#include "core/authorize_pipeline.h"
+
+#include <cstdio>
+#include <cstring>
+
+namespace paystream::core {
+
+constexpr std::string_view kUnsupportedMediaType =
+    R"json({"error":"unsupported_media_type","message":"Content-Type must be application/json (charset utf-8 if given)"})json";
+
+// One authorization from begin() to its answer. Pooled: taken per request, never freed
+// while the pipeline lives. The answer's views point into the buffers below.
+struct AuthorizePipeline::Call {
+  uint32_t index = 0;
+  BreakerTicket ticket;
+  ProcessorLabel label = ProcessorLabel::unknown;
+  Decision decision;
+  bool times_out = false;
+  uint64_t started_ns = 0;  // the request complete, on the monotonic clock
+  AuthorizeResponse answer;
+  char transaction_id[kTxnIdLength];
+  char request_id[kMaxRequestIdLength];
+  uint8_t request_id_length = 0;
+  char last4[4];
+
+  std::string_view request_id_view() const { return {request_id, request_id_length}; }
+  std::string_view transaction_id_view() const { return {transaction_id, kTxnIdLength}; }
+};
+
+AuthorizePipeline::AuthorizePipeline(AuthorizeShared& shared, MetricShard& shard, uint64_t seed,
+                                     EntropySource entropy, void* entropy_context)
+    : shared_(shared),
+      shard_(shard),
+      decoder_(shared.max_body_bytes),
+      rng_(seed),
+      entropy_(entropy),
+      entropy_context_(entropy_context) {
+  body_.reserve(512);
+}
+
+AuthorizePipeline::~AuthorizePipeline() = default;
+
+AuthorizePipeline::Call& AuthorizePipeline::take_call() {
+  ++in_flight_;
+  if (free_calls_.empty()) {
+    calls_.push_back(std::make_unique<Call>());
+    calls_.back()->index = static_cast<uint32_t>(calls_.size() - 1);
+    free_calls_.reserve(calls_.capacity());  // give_back() never allocates
+    return *calls_.back();
+  }
+  Call& call = *calls_[free_calls_.back()];
+  free_calls_.pop_back();
+  return call;
+}
+
+void AuthorizePipeline::give_back(Call& call) {
+  --in_flight_;
+  free_calls_.push_back(call.index);
+}
+
+std::string_view AuthorizePipeline::request_id_for(std::string_view given, char* buffer) {
+  if (is_valid_request_id(given)) return given;
+  format_request_id(rng_.next(), rng_.next(), buffer);
+  return {buffer, kGeneratedRequestIdLength};
+}
+
+const ProcessorParameters& AuthorizePipeline::processor_parameters() {
+  // One acquire load per request; the snapshot is read only when an operator changed it.
+  const uint64_t generation = shared_.faults.generation();
+  if (generation != fault_generation_) {
+    const FaultSnapshot snapshot = shared_.faults.current();
+    parameters_ = snapshot.state.effective(shared_.environment);
+    fault_generation_ = snapshot.generation;
+  }
+  return parameters_;
+}
+
+AuthorizeStep AuthorizePipeline::answer(int status, std::string_view request_id, AuthStatus outcome,
+                                        ProcessorLabel label, uint64_t started_ns,
+                                        const PipelineTime& now) {
+  // Recorded before the answer leaves: a client that has its answer finds it counted.
+  shard_.record(outcome, label, (now.monotonic_ns - started_ns) / 1000, now.monotonic_ms());
+  AuthorizeStep step;
+  step.status = status;
+  step.body = body_;
+  step.request_id = request_id;
+  return step;
+}
+
+AuthorizeStep AuthorizePipeline::begin(const AuthorizeInput& input, const PipelineTime& now) {
+  const std::string_view request_id = request_id_for(input.request_id, generated_request_id_);
+  if (!is_json_utf8_content_type(input.content_type)) {
+    body_ = kUnsupportedMediaType;
+    return answer(415, request_id, AuthStatus::invalid, ProcessorLabel::unknown, now.monotonic_ns,
+                  now);
+  }
+  const DecodeError error = decoder_.decode(input.body, request_);
+  if (!error.ok()) {
+    format_invalid_request(error.field, error.message, body_);
+    return answer(400, request_id, AuthStatus::invalid, ProcessorLabel::unknown, now.monotonic_ns,
+                  now);
+  }
+
+  Call& call = take_call();
+  call.started_ns = now.monotonic_ns;
+  call.times_out = false;
+  call.label = processor_label(request_.network);
+  TxnIdEntropy entropy{};
+  if (txn_ids_.needs_entropy(now.unix_ms)) entropy_(entropy, entropy_context_);
+  txn_ids_.next(now.unix_ms, entropy, call.transaction_id);
+  std::memcpy(call.request_id, request_id.data(), request_id.size());
+  call.request_id_length = static_cast<uint8_t>(request_id.size());
+  std::memcpy(call.last4, request_.card.last4().data(), sizeof call.last4);
+  call.answer = AuthorizeResponse{
+      .transaction_id = call.transaction_id_view(),
+      .processor = request_.network,
+      .amount_minor = request_.amount_minor,
+      .currency = request_.currency,
+      .card_last4 = std::string_view(call.last4, sizeof call.last4),
+      .version = shared_.version,
+  };
+
+  const ProcessorParameters& parameters = processor_parameters();
+  const ProcessorSettings rates{.success_rate = parameters.success_rate,
+                                .error_rate = parameters.error_rate};
+  if (declined_before_processor(request_)) {
+    call.decision = decide(request_, rates, rng_);
+    return finish(call, now);
+  }
+  const Admission admission = shared_.breaker.admit(now.monotonic_ms());
+  if (!admission.admitted) {
+    const int n = std::snprintf(retry_after_, sizeof retry_after_, "%u",
+                                retry_after_seconds(admission.retry_after_ms));
+    format_service_error(ServiceError::circuit_open, call.transaction_id_view(), body_);
+    AuthorizeStep step =
+        answer(503, call.request_id_view(), AuthStatus::rejected, call.label, call.started_ns, now);
+    step.retry_after = std::string_view(retry_after_, static_cast<size_t>(n));
+    step.transitions[0] = admission.transition;
+    step.failed = true;
+    step.error = ServiceError::circuit_open;
+    step.transaction_id = call.transaction_id_view();
+    give_back(call);  // the views above stay valid: nothing reuses the call before our return
+    return step;
+  }
+  call.ticket = admission.ticket;
+  const uint32_t latency = simulated_latency_ms(
+      {.base_ms = parameters.latency_ms, .jitter_ms = parameters.jitter_ms}, rng_);
+  call.decision = decide(request_, rates, rng_);
+  call.times_out = latency > shared_.processor_timeout_ms;
+  const uint32_t wait_ms = call.times_out ? shared_.processor_timeout_ms : latency;
+  if (wait_ms == 0) {
+    AuthorizeStep step = finish(call, now);  // the simulated processor answered at once
+    step.transitions[0] = admission.transition;
+    return step;
+  }
+  AuthorizeStep step;
+  step.kind = AuthorizeStep::Kind::wake;
+  step.call = call.index;
+  step.wake_after_ms = wait_ms;
+  step.transitions[0] = admission.transition;
+  return step;
+}
+
+AuthorizeStep AuthorizePipeline::resume(uint32_t call, const PipelineTime& now) {
+  return finish(*calls_[call], now);
+}
+
+AuthorizeStep AuthorizePipeline::finish(Call& call, const PipelineTime& now) {
+  const bool failed = call.times_out || call.decision.verdict == Verdict::processor_error;
+  BreakerTransition reported;
+  if (call.decision.processor_called) {
+    // Every admitted call reports exactly once, even when its client has gone.
+    reported = shared_.breaker
+                   .report(call.ticket, failed ? CallOutcome::failure : CallOutcome::success,
+                           now.monotonic_ms())
+                   .transition;
+  }
+  int status = 200;
+  ServiceError error = ServiceError::processor_error;
+  if (failed) {
+    error = call.times_out ? ServiceError::processor_timeout : ServiceError::processor_error;
+    status = call.times_out ? 504 : 502;
+    format_service_error(error, call.transaction_id_view(), body_);
+  } else {
+    call.answer.verdict = call.decision.verdict;
+    call.answer.authorization_code = call.decision.authorization_code_view();
+    call.answer.decline_code = call.decision.decline_code;
+    call.answer.latency_ms = (now.monotonic_ns - call.started_ns) / 1'000'000;
+    format_authorize_response(call.answer, body_);
+  }
+  const AuthStatus outcome = failed                                       ? AuthStatus::error
+                             : call.decision.verdict == Verdict::approved ? AuthStatus::approved
+                                                                          : AuthStatus::declined;
+  AuthorizeStep step =
+      answer(status, call.request_id_view(), outcome, call.label, call.started_ns, now);
+  step.transitions[1] = reported;
+  step.failed = failed;
+  step.error = error;
+  step.transaction_id = call.transaction_id_view();
+  give_back(call);
+  return step;
+}
+
+}  // namespace paystream::core
