@@ -1,5 +1,6 @@
 #include "core/authorize_pipeline.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -16,6 +17,7 @@ struct AuthorizePipeline::Call {
   ProcessorLabel label = ProcessorLabel::unknown;
   Decision decision;
   bool times_out = false;
+  uint32_t wait_ms = 0;     // the simulated processor's latency (or the timeout)
   uint64_t started_ns = 0;  // the request complete, on the monotonic clock
   AuthorizeResponse answer;
   char transaction_id[kTxnIdLength];
@@ -104,6 +106,7 @@ AuthorizeStep AuthorizePipeline::begin(const AuthorizeInput& input, const Pipeli
   Call& call = take_call();
   call.started_ns = now.monotonic_ns;
   call.times_out = false;
+  call.wait_ms = 0;
   call.label = processor_label(request_.network);
   TxnIdEntropy entropy{};
   if (txn_ids_.needs_entropy(now.unix_ms)) entropy_(entropy, entropy_context_);
@@ -148,6 +151,7 @@ AuthorizeStep AuthorizePipeline::begin(const AuthorizeInput& input, const Pipeli
   call.decision = decide(request_, rates, rng_);
   call.times_out = latency > shared_.processor_timeout_ms;
   const uint32_t wait_ms = call.times_out ? shared_.processor_timeout_ms : latency;
+  call.wait_ms = wait_ms;
   if (wait_ms == 0) {
     AuthorizeStep step = finish(call, now);  // the simulated processor answered at once
     step.transitions[0] = admission.transition;
@@ -185,7 +189,10 @@ AuthorizeStep AuthorizePipeline::finish(Call& call, const PipelineTime& now) {
     call.answer.verdict = call.decision.verdict;
     call.answer.authorization_code = call.decision.authorization_code_view();
     call.answer.decline_code = call.decision.decline_code;
-    call.answer.latency_ms = (now.monotonic_ns - call.started_ns) / 1'000'000;
+    // Never less than the processor took: a driver's timer may fire a fraction of a
+    // millisecond early on our clock (libuv counts in truncated milliseconds).
+    call.answer.latency_ms =
+        std::max<uint64_t>((now.monotonic_ns - call.started_ns) / 1'000'000, call.wait_ms);
     format_authorize_response(call.answer, body_);
   }
   const AuthStatus outcome = failed                                       ? AuthStatus::error

@@ -156,6 +156,13 @@ TEST_F(Pipeline, AsksToBeWokenForTheProcessorsLatencyThenAnswers) {
   EXPECT_EQ(recorded(AuthStatus::approved), 1u);
 }
 
+TEST_F(Pipeline, ReportsAtLeastTheProcessorsLatencyWhenWokenAFractionEarly) {
+  set({.enabled = true, .latency_ms = 320});
+  const AuthorizeStep wait = begin(kVisa);
+  now_ns_ += 319'600'000;  // a timer on a truncated-millisecond clock fired 0.4 ms early
+  EXPECT_EQ(member(pipeline_->resume(wait.call, time()).body, "latency_ms"), "320");
+}
+
 TEST_F(Pipeline, CallsInFlightAreIndependent) {
   set({.enabled = true, .latency_ms = 50});
   const AuthorizeStep first = begin(kVisa, kJson, "first");

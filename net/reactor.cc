@@ -41,6 +41,7 @@ Reactor::Reactor(int index, std::string name, const ListenerOptions& options, co
 
 Reactor::~Reactor() {
   join();
+  while (!services_.empty()) services_.pop_back();  // newest first, their handles closing
   // Close what is left (a forced stop's connections, handlers' timers) and run the
   // close callbacks, so the loop can be closed and its memory freed. The threads
   // are joined: this thread owns the loop now.

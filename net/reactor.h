@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -20,6 +21,14 @@
 namespace paystream::net {
 
 class Connection;
+
+// Something that lives on one reactor for the reactor's whole life (a handler's
+// state, a client, a watcher): the reactor destroys its services, newest first,
+// before it closes its loop, so their timers and handles close with them.
+class ReactorService {
+ public:
+  virtual ~ReactorService() = default;
+};
 
 struct ListenerOptions {
   std::string bind_addr = "0.0.0.0";
@@ -54,8 +63,16 @@ class Reactor {
   // connections had a request in progress.
   void force_stop(std::function<void(size_t cut)> on_done);
 
-  // On this reactor's thread.
-  uv_loop_t* loop() { return &loop_; }
+  // Before run: creates a service owned by this reactor, constructed as
+  // T(reactor, args…). The reference stays valid until the reactor is destroyed.
+  template <typename T, typename... Args>
+  T& add_service(Args&&... args) {
+    auto service = std::make_unique<T>(*this, std::forward<Args>(args)...);
+    T& added = *service;
+    services_.push_back(std::move(service));
+    return added;
+  }
+
   int index() const { return index_; }
   const std::string& name() const { return name_; }
   const SessionLimits& limits() const { return options_.limits; }
@@ -63,16 +80,24 @@ class Reactor {
   const Router& router() const { return router_; }
   ReactorStats& stats() { return stats_; }
   const ReactorStats& stats() const { return stats_; }
+
+  // Any thread: monotonic ms of the last heartbeat (every 250 ms).
+  uint64_t heartbeat_ms() const { return heartbeat_ms_.load(std::memory_order_acquire); }
+
+ private:
+  // The loop and the connection table are net's own.
+  friend class Connection;
+  friend class Responder;
+  friend class ReactorTimer;
+  friend class Server;
+
+  uv_loop_t* loop() { return &loop_; }
   char* read_buffer() { return read_buffer_.data(); }
   size_t read_buffer_size() const { return read_buffer_.size(); }
   void release_connection(uint32_t index);
   // The live connection at `index` with that generation, or null.
   Connection* connection(uint32_t index, uint32_t generation) const;
 
-  // Any thread: monotonic ms of the last heartbeat (every 250 ms).
-  uint64_t heartbeat_ms() const { return heartbeat_ms_.load(std::memory_order_acquire); }
-
- private:
   static void on_connection(uv_stream_t* listener, int status);
   static void on_async(uv_async_t* handle);
   static void on_heartbeat(uv_timer_t* timer);
@@ -114,6 +139,7 @@ class Reactor {
   int64_t date_second_ = -1;
   std::vector<char> read_buffer_;
   ReactorStats stats_;
+  std::vector<std::unique_ptr<ReactorService>> services_;
 };
 
 }  // namespace paystream::net

@@ -32,6 +32,10 @@ uint64_t raise_open_file_limit() {
 
 }  // namespace
 
+std::string_view error_text(int code) {
+  return uv_strerror(code);
+}
+
 Server::Server(const ServerOptions& options, const Router& public_router,
                const Router& admin_router)
     : options_(options) {

@@ -15,6 +15,9 @@
 
 namespace paystream::net {
 
+// A readable text for the error code listen() returns.
+std::string_view error_text(int code);
+
 struct ServerOptions {
   ListenerOptions public_listener;
   ListenerOptions admin_listener;

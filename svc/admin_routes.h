@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <string>
 
+#include "core/authorize_shared.h"
 #include "core/config.h"
 #include "core/metrics_collector.h"
 #include "net/router.h"
 #include "net/server.h"
-#include "core/authorize_shared.h"
 #include "svc/secret_watch.h"
 
 namespace paystream::svc {

@@ -16,6 +16,10 @@ void kernel_entropy(std::span<uint8_t> out, void* fallback) {
   for (uint8_t& b : out) b = static_cast<uint8_t>(rng->next());
 }
 
+core::PipelineTime now() {
+  return {.monotonic_ns = net::monotonic_ns(), .unix_ms = net::unix_now_ms()};
+}
+
 void log_transition(const core::BreakerTransition& t) {
   if (!t.happened()) return;
   auto line = t.to == core::BreakerState::open ? net::log::warn("circuit breaker state changed")
@@ -25,31 +29,21 @@ void log_transition(const core::BreakerTransition& t) {
 
 }  // namespace
 
-AuthorizeHandler::AuthorizeHandler(core::AuthorizeShared& shared, uv_loop_t* loop,
+AuthorizeHandler::Wait::Wait(net::Reactor& reactor, AuthorizeHandler& owner, uint32_t call)
+    : timer(reactor,
+            [&owner, this, call] { owner.step(owner.pipeline_.resume(call, now()), responder); }) {}
+
+AuthorizeHandler::AuthorizeHandler(net::Reactor& reactor, core::AuthorizeShared& shared,
                                    core::MetricShard& shard, uint64_t seed)
-    : pipeline_(shared, shard, seed, kernel_entropy, &fallback_rng_),
-      loop_(loop),
-      fallback_rng_(seed ^ 0x9e3779b97f4a7c15ULL) {}
-
-AuthorizeHandler::~AuthorizeHandler() = default;
-
-core::PipelineTime AuthorizeHandler::now() {
-  return {.monotonic_ns = uv_hrtime(), .unix_ms = net::unix_now_ms()};
-}
+    : reactor_(reactor),
+      fallback_rng_(seed ^ 0x9e3779b97f4a7c15ULL),
+      pipeline_(shared, shard, seed, kernel_entropy, &fallback_rng_) {}
 
 void AuthorizeHandler::handle(const net::Request& request, const net::Responder& responder) {
-  // The loop's clock is refreshed, so a wake-up timer counts from now.
-  uv_update_time(loop_);
   const core::AuthorizeInput input{.content_type = request.header("content-type"),
                                    .request_id = request.header("x-request-id"),
                                    .body = request.body};
   step(pipeline_.begin(input, now()), responder);
-}
-
-void AuthorizeHandler::on_wake(uv_timer_t* timer) {
-  auto* wait = static_cast<Wait*>(timer->data);
-  AuthorizeHandler& self = *wait->owner;
-  self.step(self.pipeline_.resume(wait->call, self.now()), wait->responder);
 }
 
 void AuthorizeHandler::step(const core::AuthorizeStep& step, const net::Responder& responder) {
@@ -57,15 +51,9 @@ void AuthorizeHandler::step(const core::AuthorizeStep& step, const net::Responde
   if (step.kind == core::AuthorizeStep::Kind::wake) {
     if (waits_.size() <= step.call) waits_.resize(step.call + 1);
     std::unique_ptr<Wait>& wait = waits_[step.call];
-    if (!wait) {
-      wait = std::make_unique<Wait>();
-      uv_timer_init(loop_, &wait->timer);
-      wait->timer.data = wait.get();
-      wait->owner = this;
-      wait->call = step.call;
-    }
+    if (!wait) wait = std::make_unique<Wait>(reactor_, *this, step.call);
     wait->responder = responder;
-    uv_timer_start(&wait->timer, on_wake, step.wake_after_ms, 0);
+    wait->timer.start(step.wake_after_ms);
     return;
   }
   if (step.failed) {

@@ -1,10 +1,9 @@
 #pragma once
 // POST /v1/authorize on one reactor: the core pipeline (core/authorize_pipeline.h)
-// driven by this reactor's loop. The handler only wires: it hands each request to
-// the pipeline, starts a timer when the pipeline asks to be woken, sends the answer
-// and writes the log lines the pipeline reports.
-
-#include <uv.h>
+// wired to this reactor. The handler hands each request to the pipeline, arms a
+// timer when the pipeline asks to be woken, sends the answer and writes the log
+// lines the pipeline reports. It is a service of its reactor, which destroys it
+// (and its timers) before closing its loop.
 
 #include <cstdint>
 #include <memory>
@@ -15,38 +14,33 @@
 #include "core/metric_shard.h"
 #include "core/random.h"
 #include "net/http_types.h"
+#include "net/reactor.h"
+#include "net/reactor_timer.h"
 #include "net/responder.h"
 
 namespace paystream::svc {
 
-class AuthorizeHandler {
+class AuthorizeHandler final : public net::ReactorService {
  public:
   // `shard` is this reactor's metrics shard: only this handler writes it.
-  AuthorizeHandler(core::AuthorizeShared& shared, uv_loop_t* loop, core::MetricShard& shard,
+  AuthorizeHandler(net::Reactor& reactor, core::AuthorizeShared& shared, core::MetricShard& shard,
                    uint64_t seed);
-  AuthorizeHandler(const AuthorizeHandler&) = delete;
-  AuthorizeHandler& operator=(const AuthorizeHandler&) = delete;
-  ~AuthorizeHandler();
 
   void handle(const net::Request& request, const net::Responder& responder);
 
  private:
-  // A pipeline call waiting for its wake-up. One per call index; its timer handle is
-  // initialised once and reused.
+  // A pipeline call waiting for its wake-up; one per call index, reused.
   struct Wait {
-    uv_timer_t timer;
-    AuthorizeHandler* owner = nullptr;
-    uint32_t call = 0;
+    Wait(net::Reactor& reactor, AuthorizeHandler& owner, uint32_t call);
+    net::ReactorTimer timer;
     net::Responder responder{nullptr, 0, 0, 0};
   };
 
-  static void on_wake(uv_timer_t* timer);
-  core::PipelineTime now();
   void step(const core::AuthorizeStep& step, const net::Responder& responder);
 
+  net::Reactor& reactor_;
+  core::Xoshiro256 fallback_rng_;  // entropy only if the kernel's fails
   core::AuthorizePipeline pipeline_;
-  uv_loop_t* loop_;
-  core::Xoshiro256 fallback_rng_;             // entropy only if the kernel's fails
   std::vector<std::unique_ptr<Wait>> waits_;  // by pipeline call index
 };
 

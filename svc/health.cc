@@ -1,6 +1,5 @@
 #include "svc/health.h"
 
-
 #include <cmath>
 #include <cstdio>
 
@@ -39,7 +38,7 @@ std::string_view health_status(core::BreakerState state) {
 void add_health_route(net::Router& router, const HealthContext& context) {
   const HealthContext* ctx = &context;
   router.add("GET", "/health", [ctx](const net::Request&, const net::Responder& responder) {
-    // The shards are stamped with the reactors' uv_now(): the same monotonic clock.
+    // The shards are stamped with net::monotonic_ms()'s clock, which this reads too.
     const uint64_t now_ms = net::monotonic_ms();
     const core::MergedMetrics merged = core::merge_shards(ctx->shards, now_ms);
     const core::BreakerState state = ctx->breaker->snapshot(now_ms).state;

@@ -1,8 +1,5 @@
 #include "svc/runtime_info.h"
 
-#include <llhttp.h>
-#include <uv.h>
-
 #include <simdjson.h>
 #include <cstdlib>
 #include <memory>
@@ -48,15 +45,6 @@ std::string simdjson_active_kernel() {
 
 std::string simdjson_version() {
   return PAYSTREAM_STRINGIFY(SIMDJSON_VERSION);
-}
-
-std::string libuv_version() {
-  return uv_version_string();
-}
-
-std::string llhttp_version() {
-  return std::to_string(LLHTTP_VERSION_MAJOR) + "." + std::to_string(LLHTTP_VERSION_MINOR) + "." +
-         std::to_string(LLHTTP_VERSION_PATCH);
 }
 
 std::string_view service_version_default() {

@@ -19,8 +19,6 @@ std::string_view simdjson_kernel();
 // The kernel Debian's libsimdjson chose for this CPU at run time (the first pass).
 std::string simdjson_active_kernel();
 std::string simdjson_version();
-std::string libuv_version();
-std::string llhttp_version();
 std::string_view service_version_default();
 std::string_view revision();
 

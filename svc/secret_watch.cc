@@ -6,8 +6,7 @@
 
 namespace paystream::svc {
 
-std::unique_ptr<SecretWatch> SecretWatch::start(std::string name, std::string path,
-                                                uv_loop_t* loop) {
+SecretWatch* SecretWatch::start(std::string name, std::string path, net::Reactor& reactor) {
   core::SecretLoadResult loaded =
       core::SecretReloader::load(secret_file_access(path), net::unix_now_ms());
   if (!loaded.reloader) {
@@ -17,34 +16,22 @@ std::unique_ptr<SecretWatch> SecretWatch::start(std::string name, std::string pa
         .str("error", core::secret_problem_message(*loaded.problem));
     return nullptr;
   }
-  std::unique_ptr<SecretWatch> watch(
-      new SecretWatch(std::move(name), std::move(path), std::move(*loaded.reloader)));
-  watch->arm(loop);
+  SecretWatch& watch = reactor.add_service<SecretWatch>(std::move(name), std::move(path),
+                                                        std::move(*loaded.reloader));
   net::log::info("secret loaded")
-      .str("secret", watch->name_)
-      .str("fingerprint", watch->fingerprint());
-  return watch;
+      .str("secret", watch.name_)
+      .str("fingerprint", watch.fingerprint());
+  return &watch;
 }
 
-SecretWatch::SecretWatch(std::string name, std::string path, core::SecretReloader reloader)
-    : name_(std::move(name)), path_(std::move(path)), reloader_(std::move(reloader)) {}
-
-void SecretWatch::arm(uv_loop_t* loop) {
-  uv_timer_init(loop, &timer_);
-  timer_.data = this;
-  uv_timer_start(
-      &timer_, [](uv_timer_t* t) { static_cast<SecretWatch*>(t->data)->poll(); },
-      core::SecretReloader::kRecheckIntervalMs, core::SecretReloader::kRecheckIntervalMs);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&timer_));  // never what keeps the loop alive
-  uv_fs_poll_init(loop, &fs_poll_);
-  fs_poll_.data = this;
-  uv_fs_poll_start(
-      &fs_poll_,
-      [](uv_fs_poll_t* h, int, const uv_stat_t*, const uv_stat_t*) {
-        static_cast<SecretWatch*>(h->data)->poll();
-      },
-      path_.c_str(), static_cast<unsigned>(core::SecretReloader::kRecheckIntervalMs));
-  uv_unref(reinterpret_cast<uv_handle_t*>(&fs_poll_));
+SecretWatch::SecretWatch(net::Reactor& reactor, std::string name, std::string path,
+                         core::SecretReloader reloader)
+    : name_(std::move(name)),
+      path_(std::move(path)),
+      reloader_(std::move(reloader)),
+      timer_(reactor, [this] { poll(); }) {
+  timer_.set_background();  // never what keeps the loop alive
+  timer_.start(core::SecretReloader::kRecheckIntervalMs, core::SecretReloader::kRecheckIntervalMs);
 }
 
 void SecretWatch::poll() {

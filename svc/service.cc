@@ -1,13 +1,13 @@
 #include "svc/service.h"
 
 #include <sys/random.h>
-#include <uv.h>
 
 #include "core/fault_state.h"
 #include "net/clock.h"
 #include "net/cpu_count.h"
 #include "net/log.h"
 #include "net/probes.h"
+#include "net/versions.h"
 #include "svc/process_metrics.h"
 #include "svc/runtime_info.h"
 
@@ -51,7 +51,7 @@ core::BreakerSettings breaker_settings(const core::Config& config) {
 uint64_t reactor_seed(const core::Config& config, size_t reactor) {
   if (config.random_seed) return *config.random_seed + reactor;
   uint64_t seed = 0;
-  if (getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = uv_hrtime() ^ (reactor << 32);
+  if (getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = net::monotonic_ns() ^ (reactor << 32);
   return seed;
 }
 
@@ -70,8 +70,8 @@ Service::Service(const core::Config& config)
   authorize_.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
   for (size_t i = 0; i < server_->reactor_count(); ++i) {
     shards_.push_back(std::make_unique<core::MetricShard>());
-    authorize_handlers_.push_back(std::make_unique<AuthorizeHandler>(
-        authorize_, server_->reactor(i).loop(), *shards_.back(), reactor_seed(config, i)));
+    authorize_handlers_.push_back(&server_->reactor(i).add_service<AuthorizeHandler>(
+        authorize_, *shards_.back(), reactor_seed(config, i)));
   }
   public_router_.add("POST", "/v1/authorize",
                      [this](const net::Request& request, const net::Responder& responder) {
@@ -102,7 +102,11 @@ Service::Service(const core::Config& config)
   add_health_route(public_router_, health_context_);
 }
 
-Service::~Service() = default;
+Service::~Service() {
+  // The reactors first: their services (the handlers, the secret watches) refer to
+  // the shards and the shared state below, whatever the order of the members.
+  server_.reset();
+}
 
 core::HttpMetrics Service::http_metrics() const {
   core::HttpMetrics http;
@@ -120,23 +124,22 @@ core::HttpMetrics Service::http_metrics() const {
 }
 
 int Service::start() {
-  uv_loop_t* admin_loop = server_->admin_reactor().loop();
+  net::Reactor& admin = server_->admin_reactor();
   if (!config_.admin_token_file.empty()) {
-    admin_token_ = SecretWatch::start("admin_token", config_.admin_token_file, admin_loop);
+    admin_token_ = SecretWatch::start("admin_token", config_.admin_token_file, admin);
     if (!admin_token_) return 2;
   }
   if (!config_.processor_api_key_file.empty()) {
     // The simulated processor makes no call without its credential: no start-up without it.
-    processor_key_ =
-        SecretWatch::start("processor_api_key", config_.processor_api_key_file, admin_loop);
+    processor_key_ = SecretWatch::start("processor_api_key", config_.processor_api_key_file, admin);
     if (!processor_key_) return 2;
   }
   admin_context_ = AdminContext{.config = &config_,
                                 .server = server_.get(),
                                 .authorize = &authorize_,
                                 .metrics = metrics_.get(),
-                                .admin_token = admin_token_.get(),
-                                .processor_key = processor_key_.get(),
+                                .admin_token = admin_token_,
+                                .processor_key = processor_key_,
                                 .revision = std::string(revision()),
                                 .compiled_version = std::string(service_version_default()),
                                 .started_unix_ms = started_unix_ms_};
@@ -144,7 +147,7 @@ int Service::start() {
   if (int rc = server_->listen(); rc != 0) {
     net::log::error("cannot listen")
         .str("listener", server_->failed_listener())
-        .str("error", uv_strerror(rc));
+        .str("error", net::error_text(rc));
     return 2;
   }
   log_startup();
@@ -176,8 +179,8 @@ void Service::log_startup() const {
       .num("connection_cap", static_cast<int64_t>(server_->connection_cap()))
       .str("version", service_version_default())
       .str("revision", revision())
-      .str("libuv", libuv_version())
-      .str("llhttp", llhttp_version())
+      .str("libuv", net::libuv_version())
+      .str("llhttp", net::llhttp_version())
       .raw("simdjson", simdjson)
       .raw("mimalloc", mimalloc);
   if (allocator.linked && !allocator.overrides) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/authorize_shared.h"
 #include "core/config.h"
 #include "core/metric_shard.h"
 #include "core/metrics_collector.h"
@@ -12,7 +13,6 @@
 #include "net/server.h"
 #include "svc/admin_routes.h"
 #include "svc/authorize_handler.h"
-#include "core/authorize_shared.h"
 #include "svc/health.h"
 #include "svc/secret_watch.h"
 
@@ -35,15 +35,15 @@ class Service {
   void log_startup() const;
   core::HttpMetrics http_metrics() const;
 
-  // Declaration order matters: everything holding libuv handles is declared
-  // before server_, so it outlives the loops (destroyed first, in ~Reactor).
   core::Config config_;
   uint64_t started_unix_ms_;
   core::AuthorizeShared authorize_;
   std::vector<std::unique_ptr<core::MetricShard>> shards_;  // one per reactor
-  std::vector<std::unique_ptr<AuthorizeHandler>> authorize_handlers_;
-  std::unique_ptr<SecretWatch> admin_token_;
-  std::unique_ptr<SecretWatch> processor_key_;
+  // Services of the reactors, owned by them: one handler per reactor, the secret
+  // watches on the admin reactor (null when not configured).
+  std::vector<AuthorizeHandler*> authorize_handlers_;
+  SecretWatch* admin_token_ = nullptr;
+  SecretWatch* processor_key_ = nullptr;
   std::unique_ptr<core::MetricsCollector> metrics_;
   AdminContext admin_context_;
   HealthContext health_context_;

@@ -2,7 +2,6 @@
 // and session code with handlers that answer at once, echo, or answer later on a
 // timer. Configured by the same environment variables as the service.
 
-#include <uv.h>
 
 #include <charconv>
 #include <chrono>
@@ -10,12 +9,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
 
 #include "net/log.h"
 #include "net/probes.h"
+#include "net/reactor_timer.h"
 #include "net/server.h"
 #include "net/termination_signals.h"
 
@@ -39,30 +40,26 @@ std::string reactor_body(const net::Responder& responder) {
   return R"({"reactor":)" + std::to_string(responder.reactor().index()) + "}";
 }
 
+// An answer sent after ?ms=N on the reactor's timer; the timer is destroyed from its
+// own callback, which ReactorTimer allows.
 struct DelayedAnswer {
-  uv_timer_t timer;
   net::Responder responder;
   std::string target;  // copied: the request is gone once handle() returns
+  std::unique_ptr<net::ReactorTimer> timer;
 };
 
 void answer_later(const net::Request& request, const net::Responder& responder) {
   int64_t ms = 0;
   std::string_view q = request.query;
   if (q.starts_with("ms=")) std::from_chars(q.data() + 3, q.data() + q.size(), ms);
-  auto* d = new DelayedAnswer{{}, responder, std::string(request.target)};
-  uv_timer_init(responder.reactor().loop(), &d->timer);
-  d->timer.data = d;
-  uv_timer_start(
-      &d->timer,
-      [](uv_timer_t* t) {
-        auto* d = static_cast<DelayedAnswer*>(t->data);
-        const std::string body = R"({"reactor":)" + std::to_string(d->responder.reactor().index()) +
-                                 R"(,"target":")" + d->target + "\"}";
-        d->responder.respond(net::Response{.body = body});  // dropped if the client left
-        uv_close(reinterpret_cast<uv_handle_t*>(t),
-                 [](uv_handle_t* h) { delete static_cast<DelayedAnswer*>(h->data); });
-      },
-      static_cast<uint64_t>(ms), 0);
+  auto* d = new DelayedAnswer{responder, std::string(request.target), nullptr};
+  d->timer = std::make_unique<net::ReactorTimer>(responder.reactor(), [d] {
+    const std::string body = R"({"reactor":)" + std::to_string(d->responder.reactor().index()) +
+                             R"(,"target":")" + d->target + "\"}";
+    d->responder.respond(net::Response{.body = body});  // dropped if the client left
+    delete d;
+  });
+  d->timer->start(static_cast<uint64_t>(ms));
 }
 
 }  // namespace
@@ -110,7 +107,7 @@ int main() {
   if (int rc = server.listen(); rc != 0) {
     net::log::error("listen failed")
         .str("listener", server.failed_listener())
-        .str("error", uv_strerror(rc));
+        .str("error", net::error_text(rc));
     return 2;
   }
   net::log::info("listening")
