@@ -106,14 +106,17 @@ export function approvalZ(ac, dc, as, ds) {
   const p = (ac + as + 1) / (dc + ds + 2);
   return (as / ds - ac / dc) / Math.sqrt(p * (1 - p) * (1 / dc + 1 / ds));
 }
-// w: the metric's window sums {c: {...}, s: {...}} (see windowSums), w1: the last
-// minute's; a.weight in percent.
+// w: the metric's window sums {c: {...}, s: {...}} (see windowSums; w.o.req: requests to
+// the canary Service from other releases, absent here), w1: the last minute's; a.weight
+// in percent. Counts: req[reporter] every request, valid = 4xx excluded, failed = 5xx|0,
+// answered / slow / approved from the service, open = a breaker not closed.
+const other = (w, r) => (w.o ? w.o.req[r] : 0);
 export const TWINS = {
   "traffic-share": (w, a) => {
     const p = a.weight / 100;
     const out = [];
     for (const [r] of REPORTERS) {
-      const n = w.c.req[r] + w.s.req[r];
+      const n = w.c.req[r] + w.s.req[r] + other(w, r);
       if (!(n >= 20)) continue;
       out.push((w.c.req[r] - n * p) / Math.sqrt(Math.max(n * p * (1 - p), 1)));
     }
@@ -135,7 +138,7 @@ export const TWINS = {
   "traffic-flowing": (w) => {
     const out = [];
     for (const [r] of REPORTERS) {
-      const n = w.c.req[r] + w.s.req[r];
+      const n = w.c.req[r] + w.s.req[r] + other(w, r);
       if (n >= 150) out.push(w.c.req[r] / n);
     }
     return out;
