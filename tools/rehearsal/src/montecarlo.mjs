@@ -6,7 +6,11 @@
 // counts with the formulas its PromQL uses (TWINS below; test/check-rules.mjs checks
 // them against promtool's evaluation of the real queries).
 //
-//   node tools/rehearsal/src/montecarlo.mjs [--runs N] [--scenario NAME[,NAME…]] [--seed S] [--json FILE]
+//   node tools/rehearsal/src/montecarlo.mjs [--runs N] [--scenario NAME[,NAME…]] [--seed S] [--rate R] [--no-dry-run] [--json FILE]
+//
+// Default: 10,000 healthy rollouts and 1,000 of every other scenario (~2 minutes).
+// --no-dry-run: the dry-run metrics decide too (staging). --rate: production-equivalent
+// req/s (thin traffic: less).
 //
 // Traffic: production average 27.8 req/s (--rate), 70% north-south (reporter "source"),
 // 30% east-west ("waypoint"), Poisson arrivals in 20 s bins, each request routed to the
@@ -202,13 +206,15 @@ function fakeClock() {
   };
 }
 
-export function loadPlan(k8sDir = path.join(repoRoot, "k8s")) {
+// noDryRun: every metric decides, as in staging where the overlay removes the dryRun rules.
+export function loadPlan(k8sDir = path.join(repoRoot, "k8s"), { noDryRun = false } = {}) {
   const m = loadManifests(k8sDir, { namespace: "paystream", rolloutName: "auth-service" });
   const plan = rolloutPlan(m.rollout);
   const ctx = { canaryHash: "canary", stableHash: "stable", namespace: "paystream", rolloutName: "auth-service" };
   const build = (analysis) => {
     const metrics = buildRunMetrics(analysis, m.templates, ctx, 1);
     for (const x of metrics) if (!TWINS[x.name]) throw new Error(`metric ${x.name} (${x.template}) has no Monte Carlo twin`);
+    if (noDryRun) for (const x of metrics) x.dryRun = false;
     const weightArg = (analysis.args || []).find((a) => a.name === "weight");
     return { metrics, args: { weight: weightArg ? Number(weightArg.value) : null } };
   };
@@ -366,7 +372,7 @@ export async function runScenario(P, name, runs, seed, opts = {}) {
 
 async function main() {
   const argv = process.argv.slice(2);
-  const opt = { runs: null, scenarios: null, seed: 12, json: null, rate: 27.8 };
+  const opt = { runs: null, scenarios: null, seed: 12, json: null, rate: 27.8, noDryRun: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--runs") opt.runs = Number(argv[++i]);
@@ -374,12 +380,13 @@ async function main() {
     else if (a === "--seed") opt.seed = Number(argv[++i]);
     else if (a === "--json") opt.json = argv[++i];
     else if (a === "--rate") opt.rate = Number(argv[++i]);
+    else if (a === "--no-dry-run") opt.noDryRun = true;
     else {
-      process.stderr.write("usage: montecarlo.mjs [--runs N] [--scenario NAME[,NAME...]] [--seed S] [--rate R] [--json FILE]\n");
+      process.stderr.write("usage: montecarlo.mjs [--runs N] [--scenario NAME[,NAME...]] [--seed S] [--rate R] [--no-dry-run] [--json FILE]\n");
       process.exit(2);
     }
   }
-  const P = loadPlan();
+  const P = loadPlan(undefined, { noDryRun: opt.noDryRun });
   const names = opt.scenarios || Object.keys(SCENARIOS);
   const out = [];
   for (const [k, name] of names.entries()) {
