@@ -11,6 +11,9 @@
 //    (authload --rate and --duration, activeDeadlineSeconds above the duration), sends
 //    only to the routed Service auth-service (not an IP, not canary/stable), a
 //    NetworkPolicy selects its pods, the authload image;
+//  - the two reporters never count the same request: no Service or Namespace of a
+//    Rollout's namespace sets istio.io/ingress-use-waypoint (the gateway would send
+//    north-south requests through the waypoint, which would report them again);
 //  - the switch: a Rollout whose analyses use such a template carries the annotation
 //    rollouts.auth-service/synthetic-load: "enabled", and one without it uses none;
 //    Rollouts of mirror environments (staging: no traffic of its own) use one.
@@ -141,6 +144,9 @@ export function checkCanaryAnalysis(ctx) {
   for (const ro of ctx.of("Rollout")) {
     const c = ro.obj.spec && ro.obj.spec.strategy && ro.obj.spec.strategy.canary;
     if (!c) continue;
+    for (const d of [...ctx.of("Service").filter((x) => ctx.nsOf(x) === ctx.nsOf(ro)), ...ctx.of("Namespace").filter((x) => x.name === ctx.nsOf(ro))])
+      if (((d.obj.metadata && d.obj.metadata.labels) || {})["istio.io/ingress-use-waypoint"] !== undefined)
+        ctx.error(d, "/metadata/labels", "istio.io/ingress-use-waypoint: north-south requests would be reported by the gateway and again by the waypoint, and the analysis would count them twice");
     checkRelease(ctx, ro);
     checkArgs(ctx, ro);
     const uses = analysesOf(ro).flatMap(({ a, p }) => (a.templates || []).map((t, i) => ({ t, p: `${p}/templates/${i}` }))).filter(({ t }) => loadTemplates.has(`${ctx.nsOf(ro)}/${t.templateName}`));
