@@ -58,6 +58,14 @@ export class Context {
         for (const p of c.ports || []) ports.push({ name: p.name, containerPort: p.containerPort, protocol: p.protocol || "TCP" });
       pods.push({ ns: this.nsOf(d), labels, ports, owner: d, generated: false });
     }
+    // Pods of the Jobs that AnalysisTemplates' job metrics create (the synthetic load).
+    for (const d of this.docs) {
+      if (d.kind !== "AnalysisTemplate") continue;
+      for (const m of (d.obj.spec && d.obj.spec.metrics) || []) {
+        const t = m.provider && m.provider.job && m.provider.job.spec && m.provider.job.spec.template;
+        if (t) pods.push({ ns: this.nsOf(d), labels: { ...((t.metadata && t.metadata.labels) || {}) }, ports: [], owner: d, generated: true });
+      }
+    }
     const label = this.config.generatedGatewayPodLabel;
     for (const g of this.of("Gateway")) {
       const ports = [{ name: "status", containerPort: 15021, protocol: "TCP" }];

@@ -10,6 +10,39 @@
 //   paystream-prometheus-discovery do not. Values of invariant labels (the product name
 //   in app.kubernetes.io/part-of) never change.
 
+// Overlays (config.yaml environments.overlays.<mirror>): after the rewrite, each op
+// changes one document of one file: set a value, add one to a list, remove a key or list
+// item. applyOverlayToObject works on plain objects (checking); sync-staging.mjs applies
+// the same ops to the YAML documents (generating, comments kept).
+export function overlaysFor(envs, mirror, file) {
+  return ((envs.overlays || {})[mirror] || []).filter((o) => o.file === file);
+}
+
+export function overlayMatches(o, obj) {
+  return obj && obj.kind === o.kind && obj.metadata && obj.metadata.name === o.name;
+}
+
+export function applyOverlayToObject(obj, o) {
+  const parentPath = o.path.slice(0, -1);
+  const last = o.path[o.path.length - 1];
+  let cur = obj;
+  for (const k of o.op === "add" ? o.path : parentPath) {
+    if (cur[k] === undefined && o.op === "set") cur[k] = {};
+    cur = cur[k];
+    if (cur === undefined || cur === null || typeof cur !== "object") throw new Error(`overlay ${o.op} ${o.path.join("/")}: no such path`);
+  }
+  if (o.op === "set") cur[last] = structuredClone(o.value);
+  else if (o.op === "add") {
+    if (!Array.isArray(cur)) throw new Error(`overlay add ${o.path.join("/")}: not a list`);
+    cur.push(structuredClone(o.value));
+  } else if (o.op === "remove") {
+    if (!(last in cur)) throw new Error(`overlay remove ${o.path.join("/")}: no such key`);
+    if (Array.isArray(cur)) cur.splice(Number(last), 1);
+    else delete cur[last];
+  } else throw new Error(`overlay: unknown op ${o.op}`);
+  return obj;
+}
+
 export function tokenRegExp(token) {
   const esc = token.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   return new RegExp(`(?<![A-Za-z0-9_/])${esc}(?![A-Za-z0-9_-])`, "g");
@@ -84,9 +117,17 @@ export function checkEnvironments(ctx) {
       }
       seen.add(k);
       const want = rewriteDoc(p.obj, prod, mirror, inv);
+      for (const o of overlaysFor(envs, mirror, p.rel.split("/").slice(1).join("/")))
+        if (overlayMatches(o, want)) {
+          try {
+            applyOverlayToObject(want, o);
+          } catch (e) {
+            ctx.globalError(`environments.overlays.${mirror}: ${o.file} ${o.kind}/${o.name}: ${e.message}`);
+          }
+        }
       const diff = firstDifference(want, m.obj);
       if (diff)
-        ctx.error(m, diff.ptr, `differs from ${p.file} doc ${p.index} with "${prod}" rewritten to "${mirror}": expected ${JSON.stringify(diff.expected)}, found ${JSON.stringify(diff.found)} (edit ${prod}/ and run node tools/manifest-validator/src/sync-staging.mjs)`);
+        ctx.error(m, diff.ptr, `differs from ${p.file} doc ${p.index} with "${prod}" rewritten to "${mirror}" and the overlays of config.yaml applied: expected ${JSON.stringify(diff.expected)}, found ${JSON.stringify(diff.found)} (edit ${prod}/ and run node tools/manifest-validator/src/sync-staging.mjs)`);
     }
     for (const m of mirrorDocs) if (!seen.has(key(m))) ctx.error(m, "", `has no counterpart in ${prod}/: environments must not drift`);
   }

@@ -11,6 +11,7 @@ import { checkSchemas } from "./checks/schema.mjs";
 import { checkReferences } from "./checks/references.mjs";
 import { checkPolicy } from "./checks/policy.mjs";
 import { checkService } from "./checks/service.mjs";
+import { checkCanaryAnalysis } from "./checks/canary-analysis.mjs";
 import { checkPrometheus, checkQueries, analysisQueries, emitPrometheus } from "./checks/prometheus.mjs";
 import { checkGrafana } from "./checks/grafana.mjs";
 import { checkAlerting } from "./checks/alerting.mjs";
@@ -85,6 +86,7 @@ async function main() {
   checkReferences(ctx);
   checkPolicy(ctx);
   checkApiServerEgress(ctx);
+  checkCanaryAnalysis(ctx);
   const { imageRepo } = checkService(ctx);
   checkEnvironments(ctx);
   checkPrometheus(ctx);

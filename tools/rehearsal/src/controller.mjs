@@ -15,7 +15,14 @@
 //   Successful when count is reached;
 // * as soon as one metric is Failed, Inconclusive or Error the run is terminating: no
 //   new measurement starts, metrics still running count as Successful, and the run
-//   takes the worst phase (Successful < Inconclusive < Error < Failed).
+//   takes the worst phase (Successful < Inconclusive < Error < Failed);
+// * dry-run metrics (the run's dryRun rules: metric names matched by an unanchored
+//   regular expression, as regexp.MatchString; a rule that matches no metric is an
+//   invalid spec) are measured and assessed like the others, but never terminate the
+//   run and never count towards its phase: a run whose only completed metrics are
+//   dry-run ones is Successful; a completed dry-run metric stops measuring and its
+//   phase is kept in the run's dry-run summary (analysis/analysis.go assessRunStatus,
+//   utils/analysis/helpers.go IsTerminating and GetDryRunMetrics, v1.8.2 – v1.9).
 //
 // Time is injected (now() and a timer), so the same code runs against the real clock in
 // the rehearsal and a fake one in the unit tests.
@@ -151,13 +158,29 @@ export function nextDue(m, res, startedAt, errorRetryMs) {
   return last.finishedAt + interval;
 }
 
+// Argo's GetDryRunMetrics: the names of the metrics matched by the dryRun rules.
+export function dryRunMetrics(rules, metrics) {
+  const out = new Set();
+  (rules || []).forEach((r, i) => {
+    const re = new RegExp(String(r.metricName));
+    const hit = metrics.filter((m) => re.test(m.name));
+    if (!hit.length) throw new Error(`dryRun[${i}]: Rule didn't match any metric name(s)`);
+    for (const m of hit) out.add(m.name);
+  });
+  return out;
+}
+
 // One AnalysisRun: its metrics (args already substituted), a measure(metric) function
 // returning {value, result} or throwing (an Error measurement), a clock, and a
 // listener called for every measurement and phase change.
 export class AnalysisRun {
-  constructor({ name, metrics, measure, clock, errorRetryMs = DEFAULT_ERROR_RETRY_MS, onMeasurement = () => {}, onPhase = () => {} }) {
+  constructor({ name, metrics, measure, clock, dryRun = [], errorRetryMs = DEFAULT_ERROR_RETRY_MS, onMeasurement = () => {}, onPhase = () => {} }) {
     this.name = name;
     this.metrics = metrics;
+    // The run's dryRun rules, plus metrics marked by buildRunMetrics (manifests.mjs) from
+    // the Rollout's analysis.dryRun.
+    this.dryRun = new Set([...dryRunMetrics(dryRun, metrics), ...metrics.filter((m) => m.dryRun).map((m) => m.name)]);
+    this.dryRunSummary = { count: this.dryRun.size, successful: 0, failed: 0, inconclusive: 0, error: 0 };
     this.measure = measure;
     this.clock = clock;
     this.errorRetryMs = errorRetryMs;
@@ -180,7 +203,7 @@ export class AnalysisRun {
   }
 
   terminating() {
-    return this.terminateRequested || [...this.results.values()].some((r) => ["Failed", "Error", "Inconclusive"].includes(r.phase));
+    return this.terminateRequested || [...this.results.values()].some((r) => !this.dryRun.has(r.name) && ["Failed", "Error", "Inconclusive"].includes(r.phase));
   }
 
   // The controller terminates a background run when the rollout completes or aborts.
@@ -253,19 +276,25 @@ export class AnalysisRun {
       let worst = "";
       let worstMessage = "";
       let everything = true;
+      const dry = { count: this.dryRun.size, successful: 0, failed: 0, inconclusive: 0, error: 0 };
       for (const m of this.metrics) {
         const res = this.results.get(m.name);
         const st = assessMetric(m, res, terminating);
         if (st.phase !== res.phase) {
           res.phase = st.phase;
-          res.message = st.message;
+          res.message = this.dryRun.has(m.name) && st.message ? `Metric assessed ${st.phase} due to ${st.message}` : st.message;
         }
         if (!isCompleted(st.phase)) everything = false;
-        else if (!worst || isWorse(worst, st.phase)) {
+        else if (this.dryRun.has(m.name)) {
+          // Dry-run: never the run's phase; Successful when nothing else has completed.
+          if (!worst) worst = "Successful";
+          dry[st.phase.toLowerCase()]++;
+        } else if (!worst || isWorse(worst, st.phase)) {
           worst = st.phase;
           worstMessage = st.message ? `metric "${m.name}" assessed ${st.phase} due to ${st.message}` : "";
         }
       }
+      this.dryRunSummary = dry;
       let phase;
       if (terminating) phase = worst || "Successful";
       else if (!everything || !worst) phase = "Running";

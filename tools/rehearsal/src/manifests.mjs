@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadTree } from "../../manifest-validator/src/load.mjs";
 import YAML from "../../manifest-validator/node_modules/yaml/dist/index.js";
-import { prepareMetric } from "./controller.mjs";
+import { prepareMetric, dryRunMetrics } from "./controller.mjs";
 import { parseDuration, scalePromQL } from "./durations.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -19,6 +19,7 @@ export function loadManifests(k8sDir, { namespace, rolloutName }) {
   const find = (kind, name, ns) => tree.docs.find((d) => d.kind === kind && d.name === name && (ns === undefined || d.namespace === ns));
   const rollout = find("Rollout", rolloutName, namespace);
   if (!rollout) throw new Error(`Rollout ${namespace}/${rolloutName} not found under ${k8sDir}`);
+  loadedRollouts.set(`${namespace}/${rolloutName}`, rollout.obj);
   const templates = new Map();
   for (const d of tree.docs) if (d.kind === "AnalysisTemplate" && d.namespace === namespace) templates.set(d.name, d);
   const configMap = (name) => tree.docs.find((d) => d.kind === "ConfigMap" && d.name === name);
@@ -77,6 +78,50 @@ export function rolloutPlan(rollout) {
   };
 }
 
+// The Rollouts loadManifests read, by namespace/name: fieldRef arguments read them.
+const loadedRollouts = new Map();
+
+// Argo's extractValueFromRollout (utils/analysis/factory.go): the path split on ".", "["
+// and "]"; array indexes numeric; the value must be a primitive.
+export function extractValueFromRollout(obj, fieldPath) {
+  let v = obj;
+  for (const section of fieldPath.split(/[.[\]]+/)) {
+    if (section === "") continue;
+    if (Array.isArray(v)) {
+      if (!/^\d+$/.test(section)) throw new Error(`invalid index '${section}'`);
+      if (Number(section) >= v.length) throw new Error(`index ${section} out of range`);
+      v = v[Number(section)];
+    } else if (v && typeof v === "object") v = v[section];
+    else throw new Error(`invalid path ${fieldPath} in rollout`);
+  }
+  if (v === undefined || v === null) throw new Error(`invalid path ${fieldPath} in rollout`);
+  if (typeof v === "object") throw new Error(`path ${fieldPath} in rollout must terminate in a primitive value`);
+  return String(v);
+}
+
+// A fieldRef argument, as BuildArgumentsForRolloutAnalysisRun resolves it: paths under
+// "metadata" with the Kubernetes field path syntax (metadata.name, metadata.namespace,
+// metadata.labels['key'], metadata.annotations['key']; keys may contain dots), anything
+// else with extractValueFromRollout. ctx.labels / ctx.annotations stand for the values
+// the release being rehearsed sets on the Rollout (CD's patch); otherwise the Rollout
+// from k8s/.
+export function resolveFieldRef(fieldPath, ctx) {
+  const rollout = ctx.rollout || loadedRollouts.get(`${ctx.namespace}/${ctx.rolloutName}`) || {};
+  if (fieldPath.startsWith("metadata")) {
+    if (fieldPath === "metadata.namespace") return ctx.namespace;
+    if (fieldPath === "metadata.name") return ctx.rolloutName;
+    const m = /^metadata\.(labels|annotations)\['([^']+)'\]$/.exec(fieldPath);
+    if (!m) throw new Error(`fieldRef ${fieldPath} is not supported by the rehearsal`);
+    const own = ctx[m[1]] && ctx[m[1]][m[2]];
+    const fromTree = rollout.metadata && rollout.metadata[m[1]] && rollout.metadata[m[1]][m[2]];
+    const v = own !== undefined ? own : fromTree;
+    // The controller would substitute "" for a missing key; the rehearsal refuses.
+    if (v === undefined) throw new Error(`fieldRef ${fieldPath}: the Rollout has no such ${m[1].slice(0, -1)}`);
+    return String(v);
+  }
+  return extractValueFromRollout(rollout, fieldPath);
+}
+
 // Argument values, as the controller resolves them for an analysis of this Rollout.
 export function resolveArgs(analysis, template, ctx) {
   const supplied = new Map();
@@ -89,10 +134,11 @@ export function resolveArgs(analysis, template, ctx) {
       else if (w === "Stable") v = ctx.stableHash;
       else throw new Error(`arg ${a.name}: podTemplateHashValue "${w}" unknown`);
     } else if (a.valueFrom && a.valueFrom.fieldRef) {
-      const f = a.valueFrom.fieldRef.fieldPath;
-      if (f === "metadata.namespace") v = ctx.namespace;
-      else if (f === "metadata.name") v = ctx.rolloutName;
-      else throw new Error(`arg ${a.name}: fieldRef ${f} is not supported by the rehearsal`);
+      try {
+        v = resolveFieldRef(String(a.valueFrom.fieldRef.fieldPath), ctx);
+      } catch (e) {
+        throw new Error(`arg ${a.name}: ${e.message}`);
+      }
     } else throw new Error(`arg ${a.name}: no value, and its valueFrom is not supported by the rehearsal`);
     supplied.set(a.name, v);
   }
@@ -146,6 +192,9 @@ export function buildRunMetrics(analysis, templates, ctx, scale) {
       metrics.push(m);
     }
   }
+  // The analysis' dryRun rules (Rollout step or background analysis): those metrics are
+  // measured but never decide the run (controller.mjs).
+  for (const name of dryRunMetrics(analysis.dryRun, metrics)) metrics.find((x) => x.name === name).dryRun = true;
   return metrics;
 }
 

@@ -7,13 +7,16 @@
 //  3. every alert has severity, summary, description and a runbook_url whose anchor is a
 //     section under "## Alerts" in RUNBOOK.md;
 //  4. every dashboard panel query ($namespace and $__rate_interval substituted) passes
-//     `promtool check rules` as a recording rule in a temporary rules file.
+//     `promtool check rules` as a recording rule in a temporary rules file;
+//  5. the AnalysisTemplates' queries evaluated by promtool on the cases of
+//     rules-tests/analysis/cases.yaml (analysis-queries.mjs).
 // Prints PASS/FAIL lines and ends with "N passed, N failed".
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { loadManifests, dashboardQueries, substituteGrafana, repoRoot, YAML } from "../src/manifests.mjs";
+import { checkAnalysisQueries } from "./analysis-queries.mjs";
 
 const RUNBOOK_BASE = "https://github.com/paystream/auth-service/blob/main/RUNBOOK.md#";
 const testsDir = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "rules-tests");
@@ -73,6 +76,9 @@ try {
       for (const t of group.promql_expr_test || []) for (const rec of records) if (new RegExp(`(^|[^A-Za-z0-9_:])${rec.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}($|[^A-Za-z0-9_:])`).test(t.expr)) evaluated.add(rec);
     });
   }
+
+  // 1b. The analysis queries through promtool (analysis-queries.mjs).
+  checkAnalysisQueries({ report, tmp, ruleFiles: ruleFiles.map(([k]) => k) });
 
   // 2. Coverage.
   for (const [a, c] of coverage) report(c.fires > 0 && c.silent > 0 && c.silentZero > 0, `coverage: ${a} fires (${c.fires}), stays silent (${c.silent}), silent at zero traffic (${c.silentZero})`);

@@ -11,6 +11,7 @@ import {
   effectiveCount,
   AnalysisRun,
   isWorse,
+  dryRunMetrics,
 } from "../src/controller.mjs";
 
 const guarded = {
@@ -247,4 +248,44 @@ test("AnalysisRun: Failed is worse than Inconclusive when both complete together
   }).start();
   await clock.advance(5 * 60_000);
   assert.equal(run.phase, "Failed");
+});
+
+test("dryRun: rules match names as unanchored regexps; a rule matching nothing is invalid", () => {
+  const ms = [metric("traffic-share"), metric("traffic-share-any"), metric("errors")];
+  assert.deepEqual([...dryRunMetrics([{ metricName: "^traffic-share$" }], ms)], ["traffic-share"]);
+  assert.deepEqual([...dryRunMetrics([{ metricName: "traffic-share" }], ms)].sort(), ["traffic-share", "traffic-share-any"]);
+  assert.deepEqual([...dryRunMetrics(undefined, ms)], []);
+  assert.throws(() => dryRunMetrics([{ metricName: "^latency$" }], ms), /didn't match any metric/);
+});
+
+test("dryRun: a failing dry-run metric neither terminates nor decides the run", async () => {
+  const clock = fakeClock();
+  const values = { dry: [0.5], real: [0.001] };
+  const run = new AnalysisRun({
+    name: "r",
+    metrics: [metric("dry", { interval: "1m", count: 3, failureLimit: 0 }), metric("real", { interval: "1m", count: 3, failureLimit: 0 })],
+    dryRun: [{ metricName: "^dry$" }],
+    measure: async (m) => ({ value: values[m.name][0], result: values[m.name] }),
+    clock,
+  }).start();
+  await clock.advance(10 * 60_000);
+  assert.equal(run.results.get("dry").phase, "Failed");
+  assert.match(run.results.get("dry").message, /^Metric assessed Failed due to failed \(1\) > failureLimit \(0\)/);
+  assert.equal(run.results.get("dry").measurements.length, 1, "a completed dry-run metric stops measuring");
+  assert.equal(run.results.get("real").measurements.length, 3, "the run was not terminated");
+  assert.equal(run.phase, "Successful");
+  assert.deepEqual(run.dryRunSummary, { count: 1, successful: 0, failed: 1, inconclusive: 0, error: 0 });
+});
+
+test("dryRun: metrics flagged dryRun by buildRunMetrics count as dry-run; real failures still decide", async () => {
+  const clock = fakeClock();
+  const values = { dry: [0.5], real: [0.5] };
+  const dry = metric("dry", { interval: "1m", count: null, failureLimit: 0 });
+  dry.dryRun = true;
+  const run = new AnalysisRun({ name: "r", metrics: [dry, metric("real", { interval: "1m", count: null, initialDelay: "2m", failureLimit: 0 })], measure: async (m) => ({ value: 0, result: values[m.name] }), clock }).start();
+  await clock.advance(60_000);
+  assert.equal(run.phase, "Running", "only the dry-run metric has failed");
+  await clock.advance(2 * 60_000);
+  assert.equal(run.phase, "Failed");
+  assert.match(run.message, /metric "real" assessed Failed/);
 });

@@ -457,16 +457,26 @@ function checkRollouts(ctx) {
         if (!route) return ctx.error(ro, `${pp}/httpRoutes/${i}/name`, `HTTPRoute "${ns}/${rn}" not found in the tree`);
         const rules = (route.obj.spec && route.obj.spec.rules) || [];
         if (rules.length === 0) ctx.error(route, "/spec/rules", "no rules");
+        let weighted = 0;
         rules.forEach((rule, ri) => {
           const refs = rule.backendRefs || [];
           const st = refs.find((b) => b.name === canary.stableService);
           const ca = refs.find((b) => b.name === canary.canaryService);
+          // A rule with neither Service (e.g. /health to the Service of every pod) is not
+          // weighted: the plugin leaves it alone, and the analysis never sees its requests.
+          if (!st && !ca) {
+            if ((rule.matches || []).some((m) => m.path && m.path.value === "/v1/authorize"))
+              ctx.error(route, `/spec/rules/${ri}/backendRefs`, `routes /v1/authorize but not to ${canary.stableService} / ${canary.canaryService}: the canary would never get authorizations`);
+            return;
+          }
+          weighted++;
           if (!st || !ca) return ctx.error(route, `/spec/rules/${ri}/backendRefs`, `must reference both ${canary.stableService} and ${canary.canaryService} (Rollout "${ro.name}" sets their weights)`);
           const sw = st.weight === undefined ? 1 : st.weight;
           const cw = ca.weight === undefined ? 1 : ca.weight;
           if (sw !== 100 || cw !== 0) ctx.error(route, `/spec/rules/${ri}/backendRefs`, `weights at rest must be stable 100 / canary 0 (found ${sw}/${cw})`);
           if (refs.length !== 2) ctx.error(route, `/spec/rules/${ri}/backendRefs`, "only the stable and canary Services may be backends");
         });
+        if (rules.length && !weighted) ctx.error(route, "/spec/rules", `no rule routes to both ${canary.stableService} and ${canary.canaryService}`);
         // The controller's service account must be able to get and update the route.
         const ok = ctx.of("RoleBinding").some((b) => {
           if (ctx.nsOf(b) !== (cfg.namespace || ns)) return false;
