@@ -122,6 +122,14 @@ void AuthorizeHandler::handle(const net::Request& request, const net::Responder&
     return;
   }
 
+  const core::ProcessorParameters& parameters = processor_parameters();
+  if (parameters.reset_rate > 0.0 && rng_.next_unit() < parameters.reset_rate) {
+    // Fault injection: the connection is reset (RST) instead of answered; nothing is
+    // counted, as when a worker dies with the request in hand.
+    responder.reset();
+    return;
+  }
+
   Call& call = *take_call();
   call.responder = responder;
   call.started_ns = started_ns;
@@ -142,7 +150,6 @@ void AuthorizeHandler::handle(const net::Request& request, const net::Responder&
       .version = shared_.version,
   };
 
-  const core::ProcessorParameters& parameters = processor_parameters();
   const core::ProcessorSettings rates{.success_rate = parameters.success_rate,
                                       .error_rate = parameters.error_rate};
   if (core::declined_before_processor(request_)) {
@@ -169,7 +176,11 @@ void AuthorizeHandler::handle(const net::Request& request, const net::Responder&
   }
   call.ticket = admission.ticket;
   const uint32_t latency = core::simulated_latency_ms(
-      {.base_ms = parameters.latency_ms, .jitter_ms = parameters.jitter_ms}, rng_);
+      {.base_ms = parameters.latency_ms,
+       .jitter_ms = parameters.jitter_ms,
+       .slow_rate = parameters.slow_rate,
+       .slow_ms = parameters.slow_latency_ms},
+      rng_);
   call.decision = core::decide(request_, rates, rng_);
   call.times_out = latency > shared_.processor_timeout_ms;
   call.latency_ms = call.times_out ? shared_.processor_timeout_ms : latency;
