@@ -13,6 +13,7 @@ import { checkPolicy } from "./checks/policy.mjs";
 import { checkService } from "./checks/service.mjs";
 import { checkPrometheus, checkQueries, analysisQueries, emitPrometheus } from "./checks/prometheus.mjs";
 import { checkGrafana } from "./checks/grafana.mjs";
+import { checkMeshScrape } from "./checks/mesh-scrape.mjs";
 import { checkEnvironments } from "./envs.mjs";
 import { checkYamllint, checkWorkflows } from "./checks/external.mjs";
 
@@ -85,6 +86,7 @@ async function main() {
   const { imageRepo } = checkService(ctx);
   checkEnvironments(ctx);
   checkPrometheus(ctx);
+  checkMeshScrape(ctx);
   const dashboardQueries = checkGrafana(ctx);
   checkQueries(ctx, [...analysisQueries(ctx), ...dashboardQueries]);
   checkYamllint(ctx, options.dir, path.join(validatorDir, "yamllint.yaml"));
