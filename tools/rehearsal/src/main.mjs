@@ -455,12 +455,12 @@ async function main() {
         return null;
       },
     });
-    Object.assign(rolloutRec, res, { verdictAt: now() });
+    Object.assign(rolloutRec, res, { verdictAt: res.decidedAt });
     verdict = res.verdict;
     reason = res.reason;
     if (actionTimer) clearTimeout(actionTimer);
     if (!isRetry) {
-      record.verdictAt = now();
+      record.verdictAt = res.decidedAt;
       record.abort = abortReport({ mesh, faultAt: record.faultAt, verdictAt: record.verdictAt, verdict, N });
       if (record.abort) log(`abort report: ${record.abort.summary}`);
     }

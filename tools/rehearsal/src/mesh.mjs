@@ -169,8 +169,9 @@ export class Mesh {
     const tick = async () => {
       if (be.stopped) return;
       const started = Date.now();
-      const ok = await this.probeOnce(be.port, p.timeoutMs);
+      const { ok, why } = await this.probeOnce(be.port, p.timeoutMs);
       if (be.stopped) return;
+      if (!ok) be.lastFailure = why;
       if (ok) {
         be.fails = 0;
         be.oks++;
@@ -194,7 +195,7 @@ export class Mesh {
 
   readiness(be, ready) {
     be.ready = ready;
-    const what = `${be.role} (${be.pod}) ${ready ? "ready again: endpoints back" : `not ready (${this.probe.failureThreshold} failed probes): no endpoints, requests to it get 503 UH`}`;
+    const what = `${be.role} (${be.pod}) ${ready ? "ready again: endpoints back" : `not ready (${this.probe.failureThreshold} failed probes, the last: ${be.lastFailure}): no endpoints, requests to it get 503 UH`}`;
     this.events.push({ at: Date.now(), what });
     if (this.log) this.log(`mesh: ${what}`);
   }
@@ -202,19 +203,20 @@ export class Mesh {
   probeOnce(port, timeoutMs) {
     return new Promise((resolve) => {
       let done = false;
-      const finish = (ok) => {
+      const started = performance.now();
+      const finish = (ok, why) => {
         if (done) return;
         done = true;
         clearTimeout(t);
         req.destroy();
-        resolve(ok);
+        resolve({ ok, why: `${why} after ${(performance.now() - started).toFixed(0)} ms` });
       };
       const req = http.get({ host: "127.0.0.1", port, path: "/readyz", agent: false }, (res) => {
         res.resume();
-        finish(res.statusCode >= 200 && res.statusCode < 400);
+        finish(res.statusCode >= 200 && res.statusCode < 400, `HTTP ${res.statusCode}`);
       });
-      req.on("error", () => finish(false));
-      const t = setTimeout(() => finish(false), timeoutMs);
+      req.on("error", (e) => finish(false, e.code || e.message));
+      const t = setTimeout(() => finish(false, "timeout"), timeoutMs);
     });
   }
 
