@@ -846,7 +846,7 @@ function planMaxMs(plan, runSpecs, scale) {
 // never dips. Each segment marks its requests (header x-rehearsal-segment), so that the
 // mesh's counts can be compared with each finished segment's own report exactly. The
 // segment running when the rehearsal ends is stopped (SIGINT: no report).
-const SEGMENT_S = 30;
+const SEGMENT_S = 15;
 class Traffic {
   constructor(o) {
     Object.assign(this, o);
