@@ -13,7 +13,8 @@
 //    (connect-failure only: attempts, backoff), then 503 UF,URX; a connection reset or
 //    closed before the answer is 503 UC (not retried: the request may have been
 //    processed); the client going away first is code 0, flags DC.
-//  - Readiness: each version's /readyz is probed with the Rollout's readinessProbe
+//  - Readiness: each version's /readyz is probed (in its own thread, like a kubelet
+//    that is not the proxy) with the Rollout's readinessProbe
 //    (period and timeout divided by the time scale, failureThreshold and
 //    successThreshold as given). A version whose probe failed failureThreshold times
 //    in a row has no endpoints: requests routed to it complete at once with 503, flags
@@ -26,6 +27,7 @@
 //    Without an upstream host (UH) the destination workload labels are "unknown" and
 //    only destination_service_* name the version, as in Istio.
 import http from "node:http";
+import { Worker } from "node:worker_threads";
 
 export const ISTIO_DEFAULT_BUCKETS_MS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
 
@@ -120,7 +122,7 @@ export class Mesh {
       return;
     }
     const agent = new http.Agent({ keepAlive: true, maxSockets: 4096, timeout: 30_000 });
-    const be = { role, ...b, agent, ready: true, fails: 0, oks: 0, probeTimer: null, stopped: false };
+    const be = { role, ...b, agent, ready: true, worker: null, stopped: false };
     this.backends[role] = be;
     this.startProbe(be);
   }
@@ -164,60 +166,29 @@ export class Mesh {
   }
 
   // ---- readiness ----
+  // The probe runs in its own thread (probe-worker.mjs), as the kubelet is not the proxy.
   startProbe(be) {
-    const p = this.probe;
-    const tick = async () => {
-      if (be.stopped) return;
-      const started = Date.now();
-      const { ok, why } = await this.probeOnce(be.port, p.timeoutMs);
-      if (be.stopped) return;
-      if (!ok) be.lastFailure = why;
-      if (ok) {
-        be.fails = 0;
-        be.oks++;
-        if (!be.ready && be.oks >= p.successThreshold) this.readiness(be, true);
-      } else {
-        be.oks = 0;
-        be.fails++;
-        if (be.ready && be.fails >= p.failureThreshold) this.readiness(be, false);
-      }
-      // As the kubelet: one probe at a time, the next one period after the previous start.
-      be.probeTimer = setTimeout(tick, Math.max(0, p.periodMs - (Date.now() - started)));
-    };
-    be.probeTimer = setTimeout(tick, p.periodMs);
+    be.worker = new Worker(new URL("./probe-worker.mjs", import.meta.url), { workerData: { port: be.port, ...this.probe } });
+    be.worker.unref();
+    be.worker.on("message", (m) => {
+      if (!be.stopped) this.readiness(be, m.ready, m.why);
+    });
+    be.worker.on("error", (e) => {
+      if (this.log) this.log(`mesh: readiness probe of ${be.role} failed to run: ${e.message}`);
+    });
   }
 
   stopProbe(be) {
     be.stopped = true;
-    clearTimeout(be.probeTimer);
+    if (be.worker) be.worker.terminate();
     be.agent.destroy();
   }
 
-  readiness(be, ready) {
+  readiness(be, ready, why) {
     be.ready = ready;
-    const what = `${be.role} (${be.pod}) ${ready ? "ready again: endpoints back" : `not ready (${this.probe.failureThreshold} failed probes, the last: ${be.lastFailure}): no endpoints, requests to it get 503 UH`}`;
+    const what = `${be.role} (${be.pod}) ${ready ? `ready again (${why}): endpoints back` : `not ready (${why}): no endpoints, requests to it get 503 UH`}`;
     this.events.push({ at: Date.now(), what });
     if (this.log) this.log(`mesh: ${what}`);
-  }
-
-  probeOnce(port, timeoutMs) {
-    return new Promise((resolve) => {
-      let done = false;
-      const started = performance.now();
-      const finish = (ok, why) => {
-        if (done) return;
-        done = true;
-        clearTimeout(t);
-        req.destroy();
-        resolve({ ok, why: `${why} after ${(performance.now() - started).toFixed(0)} ms` });
-      };
-      const req = http.get({ host: "127.0.0.1", port, path: "/readyz", agent: false }, (res) => {
-        res.resume();
-        finish(res.statusCode >= 200 && res.statusCode < 400, `HTTP ${res.statusCode}`);
-      });
-      req.on("error", (e) => finish(false, e.code || e.message));
-      const t = setTimeout(() => finish(false, "timeout"), timeoutMs);
-    });
   }
 
   // ---- requests ----
