@@ -33,7 +33,7 @@ const PRODUCTION_RPS = 2_400_000 / 86_400; // 2.4M authorizations a day, on aver
 const errors5 = { enabled: true, error_rate: 0.05 };
 const SCENARIOS = {
   healthy: { fault: null, traffic: "normal", expect: "promoted", what: "a good release" },
-  latency: { fault: { enabled: true, latency_ms: 350, jitter_ms: 50 }, traffic: "normal", expect: "aborted", what: "processor latency 350 +/- 50 ms on the canary" },
+  latency: { fault: { enabled: true, latency_ms: 350, jitter_ms: 50 }, slo: "latency", traffic: "normal", expect: "aborted", what: "processor latency 350 +/- 50 ms on the canary" },
   errors: { fault: errors5, traffic: "normal", expect: "aborted", what: "5% processor errors on the canary" },
   declines: { fault: { enabled: true, success_rate: 0.5 }, traffic: "normal", expect: "aborted", what: "approval rate 50% on the canary" },
   breaker: { fault: { enabled: true, error_rate: 1 }, traffic: "normal", expect: "aborted", what: "every processor call fails on the canary (breaker opens)" },
@@ -42,7 +42,7 @@ const SCENARIOS = {
   reset: { fault: { enabled: true, reset_rate: 0.5 }, traffic: "normal", expect: "aborted", what: "the canary resets half of its connections instead of answering" },
   unrouted: { fault: null, traffic: "unrouted", expect: "aborted", what: "the canary gets nothing although the Rollout's weight is 10 (routes not applied)" },
   "error-budget": { fault: { enabled: true, error_rate: 0.005 }, traffic: "normal", expect: "aborted", what: "0.5% processor errors on the canary (5x the error budget)" },
-  "slow-tail": { fault: { enabled: true, slow_rate: 0.035, slow_latency_ms: 150 }, traffic: "normal", expect: "aborted", what: "3.5% of the canary's requests 150 ms slower (over 0.3 s), p95 under 0.3 s" },
+  "slow-tail": { fault: { enabled: true, slow_rate: 0.035, slow_latency_ms: 150 }, slo: "latency", traffic: "normal", expect: "aborted", what: "3.5% of the canary's requests 150 ms slower (over 0.3 s), p95 under 0.3 s" },
   "shared-incident": { fault: errors5, faultOn: "both", traffic: "normal", expect: "paused", what: "5% processor errors on stable and canary alike (a processor incident)" },
   late: { fault: errors5, faultAfterWeight: 50, traffic: "normal", expect: "aborted", what: "5% processor errors on the canary from the first step after 50%" },
   "thin-traffic": { fault: errors5, rateFactor: 0.3, traffic: "normal", expect: "aborted", what: "30% of the default rate, 5% processor errors on the canary" },
@@ -341,6 +341,7 @@ async function main() {
       successThreshold: probe.successThreshold ?? 1,
     },
     northSouthShare: 0.6,
+    sloMs: 300, // the latency SLO: 99% of authorizations under 0.3 s
     gateway: { workload: "public-istio", namespace: "istio-ingress", serviceAccount: "public-istio" },
     eastWest: { workload: "checkout", namespace: "shop" },
     log,
@@ -461,7 +462,7 @@ async function main() {
     if (actionTimer) clearTimeout(actionTimer);
     if (!isRetry) {
       record.verdictAt = res.decidedAt;
-      record.abort = abortReport({ mesh, faultAt: record.faultAt, verdictAt: record.verdictAt, verdict, N });
+      record.abort = abortReport({ mesh, faultAt: record.faultAt, verdictAt: record.verdictAt, verdict, N, latency: sc.slo === "latency" && opt.fault === undefined });
       if (record.abort) log(`abort report: ${record.abort.summary}`);
     }
     if (verdict !== "aborted" || k + 1 >= releases.length) break;
@@ -675,15 +676,19 @@ function meshRoutes(manifests, { namespace, canaryService, stableService }) {
 }
 
 // Time to abort and failed requests, from the mesh's own counts: the first
-// client-visible failure of the canary at or after the fault, to the verdict.
-function abortReport({ mesh, faultAt, verdictAt, verdict, N }) {
+// client-visible failure of the canary at or after the fault, to the verdict. A failure
+// is an error (5xx or no response); for a latency fault, an answer slower than the
+// 0.3 s SLO as the client saw it.
+function abortReport({ mesh, faultAt, verdictAt, verdict, N, latency }) {
   if (!faultAt) return null;
-  const after = mesh.failures.filter((f) => f.at >= faultAt && f.at <= verdictAt);
+  const source = latency ? mesh.sloMisses : mesh.failures;
+  const after = source.filter((f) => f.at >= faultAt && f.at <= verdictAt);
   const firstCanary = after.find((f) => f.role === "canary");
   const first = firstCanary || after[0] || null;
   const failed = first ? after.filter((f) => f.at >= first.at) : [];
   const rep = {
     verdict,
+    failure: latency ? `answered slower than ${mesh.sloMs} ms` : "5xx or no response",
     firstFailureAt: first ? first.at : null,
     firstFailure: first ? { role: first.role, code: first.code, flags: first.flags } : null,
     faultToFirstFailureS: first ? ((first.at - faultAt) / 1000) * N : null,

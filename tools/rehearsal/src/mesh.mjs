@@ -108,6 +108,7 @@ export class Mesh {
     this.totals = { requests: 0, byCode: {}, byRole: { stable: {}, canary: {} }, byReporter: { waypoint: 0, source: 0 }, routedByWeight: { stable: 0, canary: 0 } };
     this.events = []; // readiness changes, weight changes: {at, what}
     this.failures = []; // client-visible failures: {at, role, code, flags}
+    this.sloMisses = []; // answered, but slower than sloMs: {at, role}
     this.segments = new Map(); // x-rehearsal-segment -> {requests, byCode}: the harness's check
     this.servers = [];
     this.inflight = new Set();
@@ -324,6 +325,7 @@ export class Mesh {
     t.byRole[role][code] = (t.byRole[role][code] || 0) + 1;
     t.byReporter[reporter]++;
     if (code === 0 || code >= 500) this.failures.push({ at: Date.now(), role, code, flags, revision: be ? be.revision : null });
+    else if (this.sloMs && ms > this.sloMs) this.sloMisses.push({ at: Date.now(), role, code, flags: `>${this.sloMs}ms` });
   }
 
   // Client-visible failures of a version at or after `from` (epoch ms), before `to`.
