@@ -103,6 +103,14 @@ AuthorizeStep AuthorizePipeline::begin(const AuthorizeInput& input, const Pipeli
                   now);
   }
 
+  const ProcessorParameters& parameters = processor_parameters();
+  if (parameters.reset_rate > 0.0 && rng_.next_unit() < parameters.reset_rate) {
+    // Nothing is counted, as when a worker dies with the request in hand.
+    AuthorizeStep step;
+    step.kind = AuthorizeStep::Kind::reset;
+    return step;
+  }
+
   Call& call = take_call();
   call.started_ns = now.monotonic_ns;
   call.times_out = false;
@@ -123,7 +131,6 @@ AuthorizeStep AuthorizePipeline::begin(const AuthorizeInput& input, const Pipeli
       .version = shared_.version,
   };
 
-  const ProcessorParameters& parameters = processor_parameters();
   const ProcessorSettings rates{.success_rate = parameters.success_rate,
                                 .error_rate = parameters.error_rate};
   if (declined_before_processor(request_)) {
@@ -146,8 +153,11 @@ AuthorizeStep AuthorizePipeline::begin(const AuthorizeInput& input, const Pipeli
     return step;
   }
   call.ticket = admission.ticket;
-  const uint32_t latency = simulated_latency_ms(
-      {.base_ms = parameters.latency_ms, .jitter_ms = parameters.jitter_ms}, rng_);
+  const uint32_t latency = simulated_latency_ms({.base_ms = parameters.latency_ms,
+                                                 .jitter_ms = parameters.jitter_ms,
+                                                 .slow_rate = parameters.slow_rate,
+                                                 .slow_ms = parameters.slow_latency_ms},
+                                                rng_);
   call.decision = decide(request_, rates, rng_);
   call.times_out = latency > shared_.processor_timeout_ms;
   const uint32_t wait_ms = call.times_out ? shared_.processor_timeout_ms : latency;

@@ -50,6 +50,7 @@ struct AuthorizeStep {
   enum class Kind : uint8_t {
     respond,  // send the answer below; the authorization is finished
     wake,     // call resume(call) after wake_after_ms
+    reset,    // fault injection (reset_rate): reset the connection, answer nothing
   };
   Kind kind = Kind::respond;
   uint32_t call = 0;  // the authorization, for resume()

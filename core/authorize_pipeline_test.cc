@@ -221,6 +221,31 @@ TEST_F(Pipeline, AWokenCallWhoseClientLeftStillReportsToTheBreaker) {
   EXPECT_EQ(shared_.breaker.snapshot(now_ns_ / 1'000'000).state, BreakerState::open);
 }
 
+TEST_F(Pipeline, ResetRateAsksForAResetAndCountsNothing) {
+  set({.enabled = true, .reset_rate = 1.0});
+  const AuthorizeStep step = begin(kVisa);
+  EXPECT_EQ(step.kind, AuthorizeStep::Kind::reset);
+  EXPECT_EQ(pipeline_->in_flight(), 0u);
+  for (AuthStatus status : {AuthStatus::approved, AuthStatus::declined, AuthStatus::error}) {
+    EXPECT_EQ(recorded(status), 0u);
+  }
+  EXPECT_EQ(begin(kVisa, "text/plain").status, 415) << "an invalid request is still refused";
+}
+
+TEST_F(Pipeline, SlowRateAddsTheSlowLatencyToThatFractionOfCalls) {
+  set({.enabled = true, .latency_ms = 10, .slow_rate = 0.25, .slow_latency_ms = 400});
+  int slow = 0;
+  constexpr int kCalls = 2000;
+  for (int i = 0; i < kCalls; ++i) {
+    const AuthorizeStep wait = begin(kVisa);
+    ASSERT_EQ(wait.kind, AuthorizeStep::Kind::wake);
+    ASSERT_TRUE(wait.wake_after_ms == 10 || wait.wake_after_ms == 410) << wait.wake_after_ms;
+    slow += wait.wake_after_ms == 410;
+    pipeline_->resume(wait.call, time());
+  }
+  EXPECT_NEAR(slow, kCalls / 4, 80);  // ~4 standard deviations
+}
+
 TEST_F(Pipeline, TransactionIdsIncreaseAndTakeEntropyOncePerMillisecond) {
   const std::string a = member(begin(kVisa).body, "transaction_id");
   const std::string b = member(begin(kVisa).body, "transaction_id");

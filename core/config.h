@@ -38,6 +38,8 @@ struct Config {
   int64_t processor_timeout_ms = 2000;
   double success_rate = 0.94;
   double error_rate = 0.0;
+  double slow_rate = 0.0;
+  int64_t slow_latency_ms = 0;
   std::optional<uint64_t> random_seed;  // absent: seeded from getrandom()
   std::string processor_api_key_file;
   // Circuit breaker

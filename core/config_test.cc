@@ -32,6 +32,8 @@ TEST(Config, ParsesEveryKind) {
                          {"BIND_ADDR", "::1"},
                          {"ADMIN_ALLOW_UNAUTHENTICATED", "true"},
                          {"SUCCESS_RATE", "0.5"},
+                         {"SLOW_RATE", "0.005"},
+                         {"SLOW_LATENCY_MS", "200"},
                          {"LOG_LEVEL", "debug"},
                          {"RANDOM_SEED", "18446744073709551615"},
                          {"SERVICE_VERSION", "1.2.3-canary"},
@@ -41,6 +43,8 @@ TEST(Config, ParsesEveryKind) {
   EXPECT_EQ(r.config.bind_addr, "::1");
   EXPECT_TRUE(r.config.admin_allow_unauthenticated);
   EXPECT_DOUBLE_EQ(r.config.success_rate, 0.5);
+  EXPECT_DOUBLE_EQ(r.config.slow_rate, 0.005);
+  EXPECT_EQ(r.config.slow_latency_ms, 200);
   EXPECT_EQ(r.config.log_level, LogLevel::debug);
   EXPECT_EQ(r.config.random_seed, 18446744073709551615ULL);
   EXPECT_EQ(r.config.service_version, "1.2.3-canary");
@@ -68,6 +72,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadValue{"PORT", ""}, BadValue{"PORT", " 80"}, BadValue{"REACTORS", "257"},
                       BadValue{"SUCCESS_RATE", "1.01"}, BadValue{"SUCCESS_RATE", "nan"},
                       BadValue{"SUCCESS_RATE", "-0.1"}, BadValue{"ERROR_RATE", "1e-3"},
+                      BadValue{"SLOW_RATE", "1.5"}, BadValue{"SLOW_LATENCY_MS", "60001"},
                       BadValue{"LOG_LEVEL", "verbose"}, BadValue{"BIND_ADDR", "example.com"},
                       BadValue{"ADMIN_ALLOW_UNAUTHENTICATED", "yes"},
                       BadValue{"CB_FAILURE_THRESHOLD", "0"},
@@ -114,12 +119,14 @@ TEST(Config, HelpDefaultsParseToTheBuiltInDefaults) {
     EXPECT_EQ(with_default.processor_timeout_ms, defaults.processor_timeout_ms) << name;
     EXPECT_DOUBLE_EQ(with_default.success_rate, defaults.success_rate) << name;
     EXPECT_DOUBLE_EQ(with_default.error_rate, defaults.error_rate) << name;
+    EXPECT_DOUBLE_EQ(with_default.slow_rate, defaults.slow_rate) << name;
+    EXPECT_EQ(with_default.slow_latency_ms, defaults.slow_latency_ms) << name;
     EXPECT_EQ(with_default.cb_failure_threshold, defaults.cb_failure_threshold) << name;
     EXPECT_EQ(with_default.cb_open_timeout_ms, defaults.cb_open_timeout_ms) << name;
     EXPECT_EQ(with_default.cb_half_open_max_requests, defaults.cb_half_open_max_requests);
     EXPECT_EQ(with_default.cb_interval_ms, defaults.cb_interval_ms) << name;
   }
-  EXPECT_EQ(rows, 28);
+  EXPECT_EQ(rows, 30);
 }
 
 TEST(Config, Loopback) {

@@ -101,7 +101,11 @@ uint32_t simulated_latency_ms(const LatencySettings& settings, Xoshiro256& rng) 
   const uint64_t span = 2 * static_cast<uint64_t>(settings.jitter_ms) + 1;
   const int64_t offset = static_cast<int64_t>(rng.next_below(span)) - settings.jitter_ms;
   const int64_t latency = static_cast<int64_t>(settings.base_ms) + offset;
-  return latency < 0 ? 0 : static_cast<uint32_t>(latency);
+  const uint32_t drawn = latency < 0 ? 0 : static_cast<uint32_t>(latency);
+  if (settings.slow_rate > 0.0 && rng.next_unit() < settings.slow_rate) {
+    return drawn + settings.slow_ms;
+  }
+  return drawn;
 }
 
 }  // namespace paystream::core

@@ -77,9 +77,13 @@ Decision decide(const AuthorizeRequest& request, const ProcessorSettings& settin
 struct LatencySettings {
   uint32_t base_ms = 200;
   uint32_t jitter_ms = 50;
+  double slow_rate = 0.0;    // probability that the call is slow
+  uint32_t slow_ms = 0;      // added to a slow call
 };
 
-// base ± a uniform integer jitter in [-jitter, +jitter], never below zero.
+// base ± a uniform integer jitter in [-jitter, +jitter], never below zero; with probability
+// slow_rate, slow_ms more (a tail that uniform jitter cannot make). No draw for the tail when
+// slow_rate is 0, so seeded sequences without it are unchanged.
 uint32_t simulated_latency_ms(const LatencySettings& settings, Xoshiro256& rng);
 
 }  // namespace paystream::core

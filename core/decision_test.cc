@@ -171,5 +171,35 @@ TEST(SimulatedLatency, ClampedAtZeroAndExactWithoutJitter) {
   EXPECT_LE(simulated_latency_ms({60000, 10000}, rng), 70000u);
 }
 
+TEST(SimulatedLatency, SlowFractionGetsTheExtraLatency) {
+  Xoshiro256 rng(5);
+  constexpr int kDraws = 200000;
+  int slow = 0;
+  for (int i = 0; i < kDraws; ++i) {
+    const uint32_t ms =
+        simulated_latency_ms({.base_ms = 200, .jitter_ms = 50, .slow_rate = 0.04, .slow_ms = 150}, rng);
+    if (ms > 250) {
+      ASSERT_GE(ms, 300u);
+      ASSERT_LE(ms, 400u);
+      ++slow;
+    } else {
+      ASSERT_GE(ms, 150u);
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(slow) / kDraws, 0.04, 0.003);
+  EXPECT_EQ(simulated_latency_ms({.base_ms = 100, .jitter_ms = 0, .slow_rate = 1, .slow_ms = 7}, rng),
+            107u);
+}
+
+TEST(SimulatedLatency, NoSlowRateDrawsNothingExtra) {
+  Xoshiro256 a(6);
+  Xoshiro256 b(6);
+  for (int i = 0; i < 100; ++i) {
+    simulated_latency_ms({.base_ms = 200, .jitter_ms = 50, .slow_rate = 0, .slow_ms = 500}, a);
+  }
+  for (int i = 0; i < 100; ++i) simulated_latency_ms({200, 50}, b);
+  EXPECT_EQ(a.next(), b.next());
+}
+
 }  // namespace
 }  // namespace paystream::core

@@ -12,6 +12,7 @@ namespace paystream::core {
 
 inline constexpr uint32_t kMaxFaultLatencyMs = 60'000;
 inline constexpr uint32_t kMaxFaultJitterMs = 10'000;
+inline constexpr uint32_t kMaxFaultSlowLatencyMs = 60'000;
 
 // What the simulated processor runs with.
 struct ProcessorParameters {
@@ -19,11 +20,15 @@ struct ProcessorParameters {
   uint32_t jitter_ms = 50;    // LATENCY_JITTER_MS
   double success_rate = 0.94;
   double error_rate = 0.0;
+  double slow_rate = 0.0;         // SLOW_RATE: fraction of processor calls that are slow
+  uint32_t slow_latency_ms = 0;   // SLOW_LATENCY_MS: added to a slow call's latency
+  double reset_rate = 0.0;        // fault injection only: fraction of requests reset (RST)
 
   bool operator==(const ProcessorParameters&) const = default;
 };
 
-// LATENCY_BASE_MS, LATENCY_JITTER_MS, SUCCESS_RATE and ERROR_RATE from a validated Config.
+// LATENCY_BASE_MS, LATENCY_JITTER_MS, SUCCESS_RATE, ERROR_RATE, SLOW_RATE and SLOW_LATENCY_MS
+// from a validated Config (reset_rate is 0: only fault injection sets it).
 ProcessorParameters environment_parameters(const Config& config);
 
 // A partial update: only the fields present change.
@@ -33,6 +38,9 @@ struct FaultUpdate {
   std::optional<uint32_t> jitter_ms;   // 0-10000
   std::optional<double> success_rate;  // 0-1
   std::optional<double> error_rate;    // 0-1
+  std::optional<double> slow_rate;     // 0-1
+  std::optional<uint32_t> slow_latency_ms;  // 0-60000
+  std::optional<double> reset_rate;    // 0-1
 
   bool operator==(const FaultUpdate&) const = default;
 };
@@ -43,6 +51,9 @@ struct FaultState {
   std::optional<uint32_t> jitter_ms;
   std::optional<double> success_rate;
   std::optional<double> error_rate;
+  std::optional<double> slow_rate;
+  std::optional<uint32_t> slow_latency_ms;
+  std::optional<double> reset_rate;
 
   bool operator==(const FaultState&) const = default;
 

@@ -17,11 +17,22 @@ constexpr std::string_view kUnknownField = "is not a fault injection field";
 constexpr std::string_view kEnabledType = "must be true or false";
 constexpr std::string_view kLatencyRange = "must be an integer from 0 to 60000";
 constexpr std::string_view kJitterRange = "must be an integer from 0 to 10000";
+constexpr std::string_view kSlowLatencyRange = "must be an integer from 0 to 60000";
 constexpr std::string_view kRateRange = "must be a number from 0 to 1";
 
-enum class Field : uint8_t { enabled, latency_ms, jitter_ms, success_rate, error_rate };
-constexpr std::string_view kFieldNames[] = {"enabled", "latency_ms", "jitter_ms", "success_rate",
-                                            "error_rate"};
+enum class Field : uint8_t {
+  enabled,
+  latency_ms,
+  jitter_ms,
+  success_rate,
+  error_rate,
+  slow_rate,
+  slow_latency_ms,
+  reset_rate,
+};
+constexpr std::string_view kFieldNames[] = {"enabled",    "latency_ms", "jitter_ms",
+                                            "success_rate", "error_rate", "slow_rate",
+                                            "slow_latency_ms", "reset_rate"};
 
 std::optional<Field> find_field(std::string_view key) {
   for (size_t i = 0; i < std::size(kFieldNames); ++i) {
@@ -90,6 +101,15 @@ std::string_view read_field(Field field, dom::element value, FaultUpdate& update
     case Field::error_rate:
       update.error_rate = rate_in_range(value);
       return update.error_rate ? std::string_view{} : kRateRange;
+    case Field::slow_rate:
+      update.slow_rate = rate_in_range(value);
+      return update.slow_rate ? std::string_view{} : kRateRange;
+    case Field::slow_latency_ms:
+      update.slow_latency_ms = integer_in_range(value, kMaxFaultSlowLatencyMs);
+      return update.slow_latency_ms ? std::string_view{} : kSlowLatencyRange;
+    case Field::reset_rate:
+      update.reset_rate = rate_in_range(value);
+      return update.reset_rate ? std::string_view{} : kRateRange;
   }
   return kBodyNotJson;
 }
@@ -128,6 +148,12 @@ void append_state_members(std::string& out, const FaultState& state) {
   append_member(out, "success_rate", state.success_rate);
   out += ',';
   append_member(out, "error_rate", state.error_rate);
+  out += ',';
+  append_member(out, "slow_rate", state.slow_rate);
+  out += ',';
+  append_member(out, "slow_latency_ms", state.slow_latency_ms);
+  out += ',';
+  append_member(out, "reset_rate", state.reset_rate);
 }
 
 }  // namespace
@@ -174,6 +200,12 @@ std::string processor_parameters_json(const ProcessorParameters& parameters) {
   append_member(out, "success_rate", std::optional(parameters.success_rate));
   out += ',';
   append_member(out, "error_rate", std::optional(parameters.error_rate));
+  out += ',';
+  append_member(out, "slow_rate", std::optional(parameters.slow_rate));
+  out += ',';
+  append_member(out, "slow_latency_ms", std::optional(parameters.slow_latency_ms));
+  out += ',';
+  append_member(out, "reset_rate", std::optional(parameters.reset_rate));
   out += '}';
   return out;
 }

@@ -23,6 +23,8 @@ TEST(FaultUpdateJson, ParsesEveryField) {
   EXPECT_EQ(parsed(R"({"enabled":true,"latency_ms":60000,"jitter_ms":0,"success_rate":0.5,)"
                    R"("error_rate":1})"),
             (FaultUpdate{true, 60000u, 0u, 0.5, 1.0}));
+  EXPECT_EQ(parsed(R"({"slow_rate":0.005,"slow_latency_ms":60000,"reset_rate":1})"),
+            (FaultUpdate{.slow_rate = 0.005, .slow_latency_ms = 60000u, .reset_rate = 1.0}));
 }
 
 TEST(FaultUpdateJson, AbsentFieldsStayAbsent) {
@@ -83,7 +85,17 @@ INSTANTIATE_TEST_SUITE_P(
         Rejection{R"({"success_rate":1.0000001})", "success_rate", "must be a number from 0 to 1"},
         Rejection{R"({"success_rate":-0.1})", "success_rate", "must be a number from 0 to 1"},
         Rejection{R"({"error_rate":"0.5"})", "error_rate", "must be a number from 0 to 1"},
-        Rejection{R"({"error_rate":[0.5]})", "error_rate", "must be a number from 0 to 1"}));
+        Rejection{R"({"error_rate":[0.5]})", "error_rate", "must be a number from 0 to 1"},
+        Rejection{R"({"slow_rate":1.5})", "slow_rate", "must be a number from 0 to 1"},
+        Rejection{R"({"slow_rate":null})", "slow_rate", "must be a number from 0 to 1"},
+        Rejection{R"({"slow_latency_ms":60001})", "slow_latency_ms",
+                  "must be an integer from 0 to 60000"},
+        Rejection{R"({"slow_latency_ms":0.5})", "slow_latency_ms",
+                  "must be an integer from 0 to 60000"},
+        Rejection{R"({"slow_latency_ms":-1})", "slow_latency_ms",
+                  "must be an integer from 0 to 60000"},
+        Rejection{R"({"reset_rate":-0.01})", "reset_rate", "must be a number from 0 to 1"},
+        Rejection{R"({"reset_rate":true})", "reset_rate", "must be a number from 0 to 1"}));
 
 TEST(FaultUpdateJson, LongUnknownKeysAreCutAtACharacterBoundary) {
   const std::string key = std::string(63, 'k') + "\xC3\xA9" + "tail";  // é straddles byte 64
@@ -103,27 +115,38 @@ TEST(FaultUpdateJson, AnInvalidUpdateChangesNothing) {
 }
 
 TEST(FaultStateJson, RendersOverridesAndEffectiveValues) {
-  const ProcessorParameters environment{200, 50, 0.94, 0};
+  const ProcessorParameters environment{200, 50, 0.94, 0, 0.005, 150, 0};
   FaultState state;
   EXPECT_EQ(fault_injection_json(state, environment),
             R"({"fault_injection":{"enabled":false,"latency_ms":null,"jitter_ms":null,)"
-            R"("success_rate":null,"error_rate":null,"effective":{"latency_ms":200,)"
-            R"("jitter_ms":50,"success_rate":0.94,"error_rate":0}}})");
+            R"("success_rate":null,"error_rate":null,"slow_rate":null,"slow_latency_ms":null,)"
+            R"("reset_rate":null,"effective":{"latency_ms":200,)"
+            R"("jitter_ms":50,"success_rate":0.94,"error_rate":0,"slow_rate":0.005,)"
+            R"("slow_latency_ms":150,"reset_rate":0}}})");
 
-  state.apply({.enabled = true, .latency_ms = 500, .error_rate = 0.25});
+  state.apply({.enabled = true, .latency_ms = 500, .error_rate = 0.25, .slow_rate = 0.04,
+               .reset_rate = 0.5});
   EXPECT_EQ(fault_state_json(state),
             R"({"enabled":true,"latency_ms":500,"jitter_ms":null,"success_rate":null,)"
-            R"("error_rate":0.25})");
+            R"("error_rate":0.25,"slow_rate":0.04,"slow_latency_ms":null,"reset_rate":0.5})");
   EXPECT_EQ(fault_injection_json(state, environment),
             R"({"fault_injection":{"enabled":true,"latency_ms":500,"jitter_ms":null,)"
-            R"("success_rate":null,"error_rate":0.25,"effective":{"latency_ms":500,)"
-            R"("jitter_ms":50,"success_rate":0.94,"error_rate":0.25}}})");
+            R"("success_rate":null,"error_rate":0.25,"slow_rate":0.04,"slow_latency_ms":null,)"
+            R"("reset_rate":0.5,"effective":{"latency_ms":500,)"
+            R"("jitter_ms":50,"success_rate":0.94,"error_rate":0.25,"slow_rate":0.04,)"
+            R"("slow_latency_ms":150,"reset_rate":0.5}}})");
 }
 
 TEST(FaultStateJson, RenderedStateParsesBack) {
   FaultState state;
-  state.apply(
-      {.enabled = true, .latency_ms = 1, .jitter_ms = 2, .success_rate = 0.1, .error_rate = 0.3});
+  state.apply({.enabled = true,
+               .latency_ms = 1,
+               .jitter_ms = 2,
+               .success_rate = 0.1,
+               .error_rate = 0.3,
+               .slow_rate = 0.02,
+               .slow_latency_ms = 400,
+               .reset_rate = 0.1});
   const FaultUpdate update = parsed(fault_state_json(state));
   FaultState copy;
   copy.apply(update);

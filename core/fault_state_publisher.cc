@@ -11,19 +11,30 @@ constexpr uint64_t kHasLatency = 2;
 constexpr uint64_t kHasJitter = 4;
 constexpr uint64_t kHasSuccessRate = 8;
 constexpr uint64_t kHasErrorRate = 16;
+constexpr uint64_t kHasSlowRate = 32;
+constexpr uint64_t kHasSlowLatency = 64;
+constexpr uint64_t kHasResetRate = 128;
 
-std::array<uint64_t, 5> encode(const FaultState& state) {
+std::array<uint64_t, 8> encode(const FaultState& state) {
   uint64_t flags = state.enabled ? kEnabled : 0;
   if (state.latency_ms) flags |= kHasLatency;
   if (state.jitter_ms) flags |= kHasJitter;
   if (state.success_rate) flags |= kHasSuccessRate;
   if (state.error_rate) flags |= kHasErrorRate;
-  return {flags, state.latency_ms.value_or(0), state.jitter_ms.value_or(0),
+  if (state.slow_rate) flags |= kHasSlowRate;
+  if (state.slow_latency_ms) flags |= kHasSlowLatency;
+  if (state.reset_rate) flags |= kHasResetRate;
+  return {flags,
+          state.latency_ms.value_or(0),
+          state.jitter_ms.value_or(0),
           std::bit_cast<uint64_t>(state.success_rate.value_or(0.0)),
-          std::bit_cast<uint64_t>(state.error_rate.value_or(0.0))};
+          std::bit_cast<uint64_t>(state.error_rate.value_or(0.0)),
+          std::bit_cast<uint64_t>(state.slow_rate.value_or(0.0)),
+          state.slow_latency_ms.value_or(0),
+          std::bit_cast<uint64_t>(state.reset_rate.value_or(0.0))};
 }
 
-FaultState decode(const std::array<uint64_t, 5>& words) {
+FaultState decode(const std::array<uint64_t, 8>& words) {
   const uint64_t flags = words[0];
   FaultState state;
   state.enabled = (flags & kEnabled) != 0;
@@ -31,6 +42,9 @@ FaultState decode(const std::array<uint64_t, 5>& words) {
   if (flags & kHasJitter) state.jitter_ms = static_cast<uint32_t>(words[2]);
   if (flags & kHasSuccessRate) state.success_rate = std::bit_cast<double>(words[3]);
   if (flags & kHasErrorRate) state.error_rate = std::bit_cast<double>(words[4]);
+  if (flags & kHasSlowRate) state.slow_rate = std::bit_cast<double>(words[5]);
+  if (flags & kHasSlowLatency) state.slow_latency_ms = static_cast<uint32_t>(words[6]);
+  if (flags & kHasResetRate) state.reset_rate = std::bit_cast<double>(words[7]);
   return state;
 }
 

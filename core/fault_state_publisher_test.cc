@@ -40,9 +40,18 @@ TEST(FaultStatePublisher, AppliesPartialUpdatesAndResets) {
   EXPECT_EQ(change.after.state,
             (FaultState{.enabled = true, .latency_ms = 800, .error_rate = 0.5}));
 
+  const FaultChange slow =
+      publisher.apply({.slow_rate = 0.04, .slow_latency_ms = 150, .reset_rate = 0.25});
+  EXPECT_EQ(slow.after.state, (FaultState{.enabled = true,
+                                          .latency_ms = 800,
+                                          .error_rate = 0.5,
+                                          .slow_rate = 0.04,
+                                          .slow_latency_ms = 150,
+                                          .reset_rate = 0.25}));
+
   const FaultChange cleared = publisher.reset();
-  EXPECT_EQ(cleared.before.state, change.after.state);
-  EXPECT_EQ(cleared.after, (FaultSnapshot{3, FaultState{}}));
+  EXPECT_EQ(cleared.before.state, slow.after.state);
+  EXPECT_EQ(cleared.after, (FaultSnapshot{4, FaultState{}}));
 }
 
 // Odd generations hold `a`, even ones `b`: a reader that ever sees a mix of the two, or a state
@@ -52,7 +61,10 @@ TEST(FaultStatePublisher, ReadersNeverSeeATornSnapshot) {
                      .latency_ms = 1111,
                      .jitter_ms = 11,
                      .success_rate = 0.25,
-                     .error_rate = 0.75};
+                     .error_rate = 0.75,
+                     .slow_rate = 0.125,
+                     .slow_latency_ms = 33,
+                     .reset_rate = 0.0625};
   const FaultState b{.enabled = false, .latency_ms = 2222, .success_rate = 0.5};
   constexpr int kPublications = 20'000;
   constexpr int kReaders = 4;

@@ -5,7 +5,7 @@
 namespace paystream::core {
 namespace {
 
-const ProcessorParameters kEnvironment{200, 50, 0.94, 0.0};
+const ProcessorParameters kEnvironment{200, 50, 0.94, 0.0, 0.005, 200, 0.0};
 
 TEST(FaultState, DisabledUsesTheEnvironment) {
   FaultState state;
@@ -23,6 +23,22 @@ TEST(FaultState, EnabledOverridesOnlyTheSetFields) {
   EXPECT_EQ(effective.jitter_ms, 50u);
   EXPECT_EQ(effective.success_rate, 0.94);
   EXPECT_EQ(effective.error_rate, 0.0);
+  EXPECT_EQ(effective.slow_rate, 0.005);
+  EXPECT_EQ(effective.slow_latency_ms, 200u);
+  EXPECT_EQ(effective.reset_rate, 0.0);
+}
+
+TEST(FaultState, SlowAndResetFieldsOverrideTheEnvironment) {
+  FaultState state;
+  state.apply({.enabled = true, .slow_rate = 0.04});
+  state.apply({.slow_latency_ms = 150, .reset_rate = 0.5});
+  const ProcessorParameters effective = state.effective(kEnvironment);
+  EXPECT_EQ(effective.slow_rate, 0.04);
+  EXPECT_EQ(effective.slow_latency_ms, 150u);
+  EXPECT_EQ(effective.reset_rate, 0.5);
+  EXPECT_EQ(effective.latency_ms, 200u);
+  state.apply({.enabled = false});
+  EXPECT_EQ(state.effective(kEnvironment), kEnvironment);
 }
 
 TEST(FaultState, PartialUpdatesKeepTheOtherFields) {
@@ -56,7 +72,9 @@ TEST(FaultState, EnvironmentParametersComeFromConfig) {
   config.latency_jitter_ms = 7;
   config.success_rate = 0.5;
   config.error_rate = 0.1;
-  EXPECT_EQ(environment_parameters(config), (ProcessorParameters{0, 7, 0.5, 0.1}));
+  config.slow_rate = 0.25;
+  config.slow_latency_ms = 300;
+  EXPECT_EQ(environment_parameters(config), (ProcessorParameters{0, 7, 0.5, 0.1, 0.25, 300, 0.0}));
 }
 
 }  // namespace

@@ -105,6 +105,15 @@ void add_fault_families(std::vector<MetricFamily>& families, const FaultMetrics&
   families.push_back(single("fault_injection_error_rate",
                             "Simulated processor error probability in force.", MetricType::Gauge,
                             p.error_rate));
+  families.push_back(single("fault_injection_slow_rate",
+                            "Fraction of simulated processor calls that are slow, in force.",
+                            MetricType::Gauge, p.slow_rate));
+  families.push_back(single("fault_injection_slow_latency_seconds",
+                            "Latency added to a slow simulated processor call, in force.",
+                            MetricType::Gauge, p.slow_latency_ms / 1000.0));
+  families.push_back(single("fault_injection_reset_rate",
+                            "Fraction of authorize requests answered by a connection reset.",
+                            MetricType::Gauge, p.reset_rate));
 }
 
 void add_http_families(std::vector<MetricFamily>& families, const HttpMetrics& http) {

@@ -167,6 +167,9 @@ fault_injection_latency_seconds 0.5
 fault_injection_jitter_seconds 0.05
 fault_injection_success_rate 0.9399999999999999
 fault_injection_error_rate 1
+fault_injection_slow_rate 0
+fault_injection_slow_latency_seconds 0
+fault_injection_reset_rate 0
 http_connections_active 2
 http_connections_rejected_total 1
 reactor_requests_total{reactor="0"} 4
@@ -192,6 +195,9 @@ TEST_F(MetricsCollectorTest, EveryFamilyIsPresentWithItsType) {
       "fault_injection_jitter_seconds gauge",
       "fault_injection_success_rate gauge",
       "fault_injection_error_rate gauge",
+      "fault_injection_slow_rate gauge",
+      "fault_injection_slow_latency_seconds gauge",
+      "fault_injection_reset_rate gauge",
       "http_connections_active gauge",
       "http_connections_rejected_total counter",
       "http_request_errors_total counter",
@@ -257,10 +263,10 @@ TEST(MetricsSources, FaultMetricsShowTheEffectiveValues) {
   core::FaultStatePublisher publisher;
   const core::ProcessorParameters environment{200, 50, 0.94, 0};
   EXPECT_EQ(fault_metrics(publisher, environment).effective, environment);
-  publisher.apply({.enabled = true, .error_rate = 1.0});
+  publisher.apply({.enabled = true, .error_rate = 1.0, .slow_rate = 0.04, .slow_latency_ms = 150});
   const FaultMetrics metrics = fault_metrics(publisher, environment);
   EXPECT_TRUE(metrics.enabled);
-  EXPECT_EQ(metrics.effective, (core::ProcessorParameters{200, 50, 0.94, 1.0}));
+  EXPECT_EQ(metrics.effective, (core::ProcessorParameters{200, 50, 0.94, 1.0, 0.04, 150, 0.0}));
 }
 
 }  // namespace

@@ -245,6 +245,21 @@ void Connection::close() {
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), close_cb);
 }
 
+void Connection::reset() {
+  if (closed_) return;
+  if (lingering_) {  // SO_LINGER 0 may not be mixed with a pending shutdown
+    close();
+    return;
+  }
+  closed_ = true;
+  reactor_.release_connection(index_);
+  reactor_.stats().connection_closed();
+  if (uv_tcp_close_reset(&tcp_, close_cb) != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), close_cb);
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), close_cb);
+}
+
 void Connection::close_cb(uv_handle_t* handle) {
   Connection* c = of(handle);
   if (--c->open_handles_ == 0) delete c;

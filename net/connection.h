@@ -27,6 +27,9 @@ class Connection final : public RequestSink {
   void begin_drain();
   // Drain deadline: close now. True when a request was still in progress.
   bool force_close();
+  // Abort the connection with a TCP RST (SO_LINGER 0): every request on it, answered or not,
+  // is lost to the client. Fault injection only (reset_rate).
+  void reset();
   uint32_t generation() const { return generation_; }
 
   // RequestSink

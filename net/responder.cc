@@ -10,6 +10,11 @@ void Responder::respond(const Response& response) const {
   if (c != nullptr) c->complete(seq_, response);
 }
 
+void Responder::reset() const {
+  Connection* c = reactor_->connection(connection_, generation_);
+  if (c != nullptr) c->reset();
+}
+
 bool Responder::connected() const {
   return reactor_->connection(connection_, generation_) != nullptr;
 }

@@ -17,6 +17,8 @@ class Responder {
       : reactor_(reactor), connection_(connection), generation_(generation), seq_(seq) {}
 
   void respond(const Response& response) const;
+  // Abort the connection with a TCP RST instead of answering (fault injection).
+  void reset() const;
   Reactor& reactor() const { return *reactor_; }
   // False once the connection is gone: the answer would be dropped.
   bool connected() const;

@@ -123,7 +123,8 @@ TEST_F(Admin, PartialUpdatesAreReadBackAndInvalidOnesChangeNothing) {
   for (const char* bad :
        {R"({"latency_ms":60001})", R"({"error_rate":1.5})", R"({"enabled":"yes"})",
         R"({"latency":5})", R"({"enabled":true,)", R"([1])", R"({"jitter_ms":null})",
-        R"({"enabled":true,"enabled":false})"}) {
+        R"({"enabled":true,"enabled":false})", R"({"slow_rate":1.5})",
+        R"({"slow_latency_ms":60001})", R"({"slow_latency_ms":-5})", R"({"reset_rate":"0.1"})"}) {
     auto r = fault("POST", bad);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 400) << bad << " -> " << r->body;
@@ -198,6 +199,48 @@ TEST_F(Admin, LatencyInjectionShowsInResponsesAndTheHistogram) {
             1);
   EXPECT_EQ(metric_sum(after, "fault_injection_enabled"), 1);
   EXPECT_DOUBLE_EQ(metric_sum(after, "fault_injection_latency_seconds"), 0.32);
+}
+
+TEST_F(Admin, SlowInjectionDelaysAFractionOfRequests) {
+  start({{"LATENCY_BASE_MS", "2"}, {"LATENCY_JITTER_MS", "0"}, {"SUCCESS_RATE", "1"}});
+  auto set = fault("POST", R"({"enabled":true,"slow_rate":0.25,"slow_latency_ms":100})");
+  ASSERT_TRUE(set);
+  ASSERT_EQ(set->status, 200) << set->body;
+  auto shown = authd_.get(authd_.admin_port, "/admin/fault-inject");
+  ASSERT_TRUE(shown);
+  EXPECT_NE(shown->body.find(R"("slow_rate":0.25,"slow_latency_ms":100,"reset_rate":null)"),
+            std::string::npos)
+      << shown->body;
+  constexpr int kRequests = 80;
+  int slow = 0;
+  for (int i = 0; i < kRequests; ++i) {
+    auto r = authd_.authorize(kApproveMe);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const int ms = std::stoi(json_member(r->body, "latency_ms"));
+    if (ms >= 100) ++slow;
+    EXPECT_LT(ms, 100 + 2 + 50) << "a slow call takes the base plus slow_latency_ms";
+  }
+  // Binomial(80, 0.25): mean 20, sd 3.9; outside 6..36 once in ~10^5 runs.
+  EXPECT_GE(slow, 6);
+  EXPECT_LE(slow, 36);
+  const std::string text = metrics();
+  EXPECT_DOUBLE_EQ(metric_sum(text, "fault_injection_slow_rate"), 0.25);
+  EXPECT_DOUBLE_EQ(metric_sum(text, "fault_injection_slow_latency_seconds"), 0.1);
+  EXPECT_EQ(metric_sum(text, "auth_request_duration_seconds_bucket", "le=\"0.1\"") +
+                static_cast<double>(slow),
+            kRequests);
+}
+
+TEST_F(Admin, ResetInjectionResetsTheConnection) {
+  start({{"LATENCY_BASE_MS", "2"}, {"LATENCY_JITTER_MS", "0"}});
+  ASSERT_EQ(fault("POST", R"({"enabled":true,"reset_rate":1})")->status, 200);
+  EXPECT_FALSE(authd_.authorize(kApproveMe)) << "a reset connection gives no response";
+  EXPECT_DOUBLE_EQ(metric_sum(metrics(), "fault_injection_reset_rate"), 1);
+  ASSERT_EQ(fault("POST", R"({"reset_rate":0})")->status, 200);
+  auto ok = authd_.authorize(kApproveMe);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
 }
 
 TEST_F(Admin, ErrorInjectionTripsTheBreakerAndItRecovers) {

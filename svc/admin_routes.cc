@@ -151,6 +151,9 @@ std::string config_json(const core::Config& c) {
   out += std::to_string(c.success_rate);
   append_field(out, "ERROR_RATE");
   out += std::to_string(c.error_rate);
+  append_field(out, "SLOW_RATE");
+  out += std::to_string(c.slow_rate);
+  append_number(out, "SLOW_LATENCY_MS", static_cast<uint64_t>(c.slow_latency_ms));
   append_field(out, "RANDOM_SEED");
   out += c.random_seed ? std::to_string(*c.random_seed) : "null";
   append_text(out, "PROCESSOR_API_KEY_FILE", c.processor_api_key_file);

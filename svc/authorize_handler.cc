@@ -48,6 +48,10 @@ void AuthorizeHandler::handle(const net::Request& request, const net::Responder&
 
 void AuthorizeHandler::step(const core::AuthorizeStep& step, const net::Responder& responder) {
   for (const core::BreakerTransition& t : step.transitions) log_transition(t);
+  if (step.kind == core::AuthorizeStep::Kind::reset) {
+    responder.reset();
+    return;
+  }
   if (step.kind == core::AuthorizeStep::Kind::wake) {
     if (waits_.size() <= step.call) waits_.resize(step.call + 1);
     std::unique_ptr<Wait>& wait = waits_[step.call];

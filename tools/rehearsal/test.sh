@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Tests of the canary analysis, the Prometheus rules and dashboard, and the rehearsal
-# (run by tools/test; about 3 minutes):
+# Tests of the canary analysis, the Prometheus rules and dashboard, the rehearsal and its
+# mesh (run by tools/test; about 3 minutes):
 #   1. promtool: every rule file of the rules ConfigMap checked, every group of
 #      tools/rehearsal/rules-tests/ run with `promtool test rules`, coverage of every alert
 #      (fires, silent, silent at zero traffic) and recording rule, alert annotations and
 #      RUNBOOK.md anchors, every dashboard panel query through `promtool check rules`;
-#   2. unit tests of the expr evaluator and the controller's rules (node --test);
+#   2. unit tests of the expr evaluator, the controller's rules and the mesh (node --test);
 #   3. rehearsals against real processes: healthy -> promoted (exit 0), errors -> aborted
 #      (10), no-traffic -> paused (11), each with its JSON record, PNG timeline and every
-#      dashboard panel returning data.
+#      dashboard panel returning data; the mesh's counts equal authload's own reports
+#      (every finished segment, status code by status code) and what Prometheus scraped
+#      through the istio-waypoint and istio-gateway jobs (labels, revisions); the abort
+#      report (time from the first client-visible failure, failed requests) of an abort.
+#      The full scenario matrix: tools/canary-rehearsal --scenarios all --runs 3.
 # Installs what is missing (Debian: prometheus, gnuplot-nox; npm: the validator's pinned
 # packages) quietly, and builds the service and authload when needed.
 # Last line: "N passed, N failed"; exit status non-zero on any failure.
@@ -80,7 +84,7 @@ if [[ -z $p || -z $f ]]; then
   fail "unit tests: no summary"
 else
   [[ $f -ne 0 ]] && grep -E '^not ok' -A12 "$tmp/unit.out" | head -60
-  echo "unit tests (expr evaluator, controller rules): $p passed, $f failed"
+  echo "unit tests (expr evaluator, controller rules, mesh): $p passed, $f failed"
   passed=$((passed + p))
   failed=$((failed + f))
 fi
@@ -125,12 +129,39 @@ rehearse() {  # rehearse SCENARIO EXPECTED_EXIT
   if node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const empty = r.dashboard.filter((d) => !d.series);
-    const ok = r.verdict === process.argv[2] && r.dashboard.length > 0 && empty.length === 0 && r.relabeling && r.runs.length > 0;
+    const ok = r.verdict === process.argv[2] && r.dashboard.length > 0 && empty.length === 0 && r.relabeling && r.relabeling.mesh && r.runs.length > 0;
     if (!ok) console.log(JSON.stringify({ verdict: r.verdict, empty: empty.map((d) => d.panel) }));
     process.exit(ok ? 0 : 1);' "$out/rehearsal.json" "$3"; then
-    pass "rehearsal $s: record says $3, relabeling verified, every dashboard panel returned data"
+    pass "rehearsal $s: record says $3, relabeling verified (service, waypoint, gateway jobs), every dashboard panel returned data"
   else
     fail "rehearsal $s: record"
+  fi
+  # The mesh: its counts against authload's reports and Prometheus, both reporters, the
+  # releases' canonical revisions; an abort's report.
+  local mesh
+  if mesh=$(node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const c = r.meshCheck;
+    const p = [];
+    if (!c || !c.ok) p.push(`mesh check: ${c ? c.problems.join("; ") : "missing"}`);
+    else {
+      if (c.mesh.requests < 1000 || c.prometheus.requests !== c.mesh.requests) p.push(`requests: mesh ${c.mesh.requests}, Prometheus ${c.prometheus.requests}`);
+      if (process.argv[2] !== "paused" && c.segmentsCompared < 1) p.push("no authload segment compared");
+      if (!(c.mesh.byReporter.waypoint > 0 && c.mesh.byReporter.source > 0)) p.push("a reporter saw nothing");
+      const revs = c.prometheus.byRevision.map((x) => `${x.destination_service_name}=${x.destination_canonical_revision}`);
+      if (!revs.some((x) => x.startsWith("auth-service-stable=sha-"))) p.push(`no stable series with a sha- revision: ${revs}`);
+      if (process.argv[2] !== "paused" && !revs.includes(`auth-service-canary=${r.rollouts[0].release.revision}`)) p.push(`no canary series with revision ${r.rollouts[0].release.revision}: ${revs}`);
+    }
+    if (process.argv[2] === "aborted") {
+      const a = r.abort;
+      if (!a || typeof a.firstFailureToAbortS !== "number" || !(a.failedBeforeAbort > 0)) p.push(`abort report: ${JSON.stringify(a)}`);
+    }
+    if (p.length) { console.log(p.join("; ")); process.exit(1); }
+    const a = r.abort && r.abort.firstFailureToAbortS !== null ? `; abort ${r.abort.firstFailureToAbortS.toFixed(0)} production s after the first client-visible failure, ${r.abort.failedBeforeAbort} failed requests` : "";
+    console.log(`${c.mesh.requests} requests (waypoint ${c.mesh.byReporter.waypoint}, gateway ${c.mesh.byReporter.source}) = Prometheus; ${c.segmentsCompared} authload segment(s) equal${a}`);' "$out/rehearsal.json" "$3"); then
+    pass "rehearsal $s: mesh: $mesh"
+  else
+    fail "rehearsal $s: mesh: $mesh"
   fi
   if [[ -s $out/timeline.png ]] && [[ $(head -c 4 "$out/timeline.png" | od -An -c | tr -d ' ') == "211PNG" ]]; then
     pass "rehearsal $s: PNG timeline"

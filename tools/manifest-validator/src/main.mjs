@@ -16,6 +16,7 @@ import { checkPrometheus, checkQueries, analysisQueries, emitPrometheus } from "
 import { checkGrafana } from "./checks/grafana.mjs";
 import { checkAlerting } from "./checks/alerting.mjs";
 import { checkApiServerEgress } from "./checks/apiserver.mjs";
+import { checkMeshScrape } from "./checks/mesh-scrape.mjs";
 import { checkEnvironments } from "./envs.mjs";
 import { checkYamllint, checkWorkflows } from "./checks/external.mjs";
 
@@ -91,6 +92,7 @@ async function main() {
   checkEnvironments(ctx);
   checkPrometheus(ctx);
   checkAlerting(ctx);
+  checkMeshScrape(ctx);
   const dashboardQueries = checkGrafana(ctx);
   checkQueries(ctx, [...analysisQueries(ctx), ...dashboardQueries]);
   checkYamllint(ctx, options.dir, path.join(validatorDir, "yamllint.yaml"));

@@ -9,8 +9,9 @@ import fs from "node:fs";
 
 const env = (k, d) => (process.env[k] === undefined ? d : process.env[k]);
 const version = env("SERVICE_VERSION", "0.0.0-mock");
-const base = { latency_ms: Number(env("LATENCY_BASE_MS", 200)), jitter_ms: Number(env("LATENCY_JITTER_MS", 50)), success_rate: Number(env("SUCCESS_RATE", 0.94)), error_rate: Number(env("ERROR_RATE", 0)) };
-const fault = { enabled: false, latency_ms: null, jitter_ms: null, success_rate: null, error_rate: null };
+const base = { latency_ms: Number(env("LATENCY_BASE_MS", 200)), jitter_ms: Number(env("LATENCY_JITTER_MS", 50)), success_rate: Number(env("SUCCESS_RATE", 0.94)), error_rate: Number(env("ERROR_RATE", 0)), slow_rate: Number(env("SLOW_RATE", 0)), slow_latency_ms: Number(env("SLOW_LATENCY_MS", 0)), reset_rate: 0 };
+const CLEAR = { enabled: false, latency_ms: null, jitter_ms: null, success_rate: null, error_rate: null, slow_rate: null, slow_latency_ms: null, reset_rate: null };
+const fault = { ...CLEAR };
 const eff = (k) => (fault.enabled && fault[k] !== null ? fault[k] : base[k]);
 const token = env("ADMIN_TOKEN_FILE", "") ? fs.readFileSync(env("ADMIN_TOKEN_FILE"), "utf8").trimEnd() : null;
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.175, 0.2, 0.225, 0.25, 0.275, 0.3, 0.325, 0.35, 0.5, 1, 2.5];
@@ -56,8 +57,9 @@ const pub = http.createServer((req, res) => {
     try { j = JSON.parse(body); } catch { return done(400, "invalid", "unknown", { error: "invalid_json" }); }
     const n = String((j && (j.card_number || (j.card && j.card.number))) || "4");
     const proc = n[0] === "4" ? "visa" : n[0] === "5" ? "mastercard" : n[0] === "3" ? "amex" : n[0] === "6" ? "discover" : "unknown";
+    if (Math.random() < eff("reset_rate")) return req.socket.resetAndDestroy();
     if (cbState() === 2) return done(503, "rejected", proc, { status: "rejected", reason: "circuit_open" });
-    const lat = Math.max(0, eff("latency_ms") + (Math.random() * 2 - 1) * eff("jitter_ms"));
+    const lat = Math.max(0, eff("latency_ms") + (Math.random() * 2 - 1) * eff("jitter_ms")) + (Math.random() < eff("slow_rate") ? eff("slow_latency_ms") : 0);
     setTimeout(() => {
       if (Math.random() < eff("error_rate")) { onResult(false); return done(502, "error", proc, { status: "error" }); }
       onResult(true);
@@ -93,7 +95,7 @@ const admin = http.createServer((req, res) => {
     if (req.url === "/admin/fault-inject") {
       if (req.method === "GET") return send(200, { fault_injection: fault });
       if (token && req.headers.authorization !== `Bearer ${token}`) return send(401, { error: "unauthorized" });
-      if (req.method === "DELETE") { Object.assign(fault, { enabled: false, latency_ms: null, jitter_ms: null, success_rate: null, error_rate: null }); return send(200, { fault_injection: fault }); }
+      if (req.method === "DELETE") { Object.assign(fault, CLEAR); return send(200, { fault_injection: fault }); }
       if (req.method === "POST") {
         let j;
         try { j = JSON.parse(body); } catch { return send(400, { error: "invalid_json" }); }

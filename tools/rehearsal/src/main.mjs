@@ -7,25 +7,52 @@ import os from "node:os";
 import path from "node:path";
 import crypto from "node:crypto";
 import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { loadManifests, rolloutPlan, buildRunMetrics, dashboardQueries, substituteGrafana, repoRoot } from "./manifests.mjs";
 import { AnalysisRun, realClock, DEFAULT_ERROR_RETRY_MS } from "./controller.mjs";
 import { thresholds as conditionThresholds } from "./expr.mjs";
 import { formatPromDuration, formatShort } from "./durations.mjs";
-import { prepareConfig, Prometheus, podTargets, providerResult } from "./prometheus.mjs";
+import { prepareConfig, Prometheus, podTargets, meshPodTargets, providerResult } from "./prometheus.mjs";
 import { startProcess, waitForLine, stopProcess, stopAll, httpJson, sleep } from "./procs.mjs";
+import { Mesh } from "./mesh.mjs";
+import { parseDuration } from "./durations.mjs";
 import { gnuplotAvailable, plotTimeline } from "./plot.mjs";
 
 const EXIT = { promoted: 0, aborted: 10, paused: 11, error: 1 };
 const PRODUCTION_RPS = 2_400_000 / 86_400; // 2.4M authorizations a day, on average
 
+// fault: POSTed to /admin/fault-inject of the canary (faultOn "both": of stable too), at
+// the rollout's start or, with faultAfterWeight W, when the first setWeight above W is
+// applied. action: a signal sent to the canary process actionDelayS production seconds
+// after traffic first reaches it. traffic: "normal"; "unrouted" (the mesh never applies
+// the Rollout's weights: the canary gets nothing at weight 10); "none" (nothing is sent
+// from the rollout's start). rateFactor scales --rate; scale is the default --time-scale
+// (timing scenarios: the route timeout and the probes' real-time parts are not scaled).
+// retry: after the verdict of the first rollout, a good release is rolled out one
+// production minute later; the verdict is the second rollout's.
+const errors5 = { enabled: true, error_rate: 0.05 };
 const SCENARIOS = {
   healthy: { fault: null, traffic: "normal", expect: "promoted", what: "a good release" },
-  latency: { fault: { enabled: true, latency_ms: 350, jitter_ms: 50 }, traffic: "normal", expect: "aborted", what: "processor latency 350 +/- 50 ms on the canary" },
-  errors: { fault: { enabled: true, error_rate: 0.05 }, traffic: "normal", expect: "aborted", what: "5% processor errors on the canary" },
+  latency: { fault: { enabled: true, latency_ms: 350, jitter_ms: 50 }, slo: "latency", traffic: "normal", expect: "aborted", what: "processor latency 350 +/- 50 ms on the canary" },
+  errors: { fault: errors5, traffic: "normal", expect: "aborted", what: "5% processor errors on the canary" },
   declines: { fault: { enabled: true, success_rate: 0.5 }, traffic: "normal", expect: "aborted", what: "approval rate 50% on the canary" },
   breaker: { fault: { enabled: true, error_rate: 1 }, traffic: "normal", expect: "aborted", what: "every processor call fails on the canary (breaker opens)" },
-  "no-traffic": { fault: null, traffic: "none", expect: "paused", what: "the canary receives no traffic" },
+  hang: { fault: null, action: "SIGSTOP", actionDelayS: 10, scale: 4, traffic: "normal", expect: "aborted", what: "the canary stops answering (SIGSTOP) 10 s after traffic reaches it" },
+  crash: { fault: null, action: "SIGKILL", actionDelayS: 10, scale: 10, traffic: "normal", expect: "aborted", what: "the canary is killed (SIGKILL) 10 s after traffic reaches it and stays down" },
+  reset: { fault: { enabled: true, reset_rate: 0.5 }, traffic: "normal", expect: "aborted", what: "the canary resets half of its connections instead of answering" },
+  unrouted: { fault: null, traffic: "unrouted", expect: "aborted", what: "the canary gets nothing although the Rollout's weight is 10 (routes not applied)" },
+  "error-budget": { fault: { enabled: true, error_rate: 0.005 }, traffic: "normal", expect: "aborted", what: "0.5% processor errors on the canary (5x the error budget)" },
+  "slow-tail": { fault: { enabled: true, slow_rate: 0.035, slow_latency_ms: 150 }, slo: "latency", traffic: "normal", expect: "aborted", what: "3.5% of the canary's requests 150 ms slower (over 0.3 s), p95 under 0.3 s" },
+  "shared-incident": { fault: errors5, faultOn: "both", traffic: "normal", expect: "paused", what: "5% processor errors on stable and canary alike (a processor incident)" },
+  late: { fault: errors5, faultAfterWeight: 50, traffic: "normal", expect: "aborted", what: "5% processor errors on the canary from the first step after 50%" },
+  "thin-traffic": { fault: errors5, rateFactor: 0.3, traffic: "normal", expect: "aborted", what: "30% of the default rate, 5% processor errors on the canary" },
+  "retry-after-abort": { fault: errors5, retry: true, traffic: "normal", expect: "promoted", what: "a release with 5% errors (aborted), then a good release one production minute later" },
+  "no-traffic": { fault: null, traffic: "none", expect: "paused", what: "no traffic at all from the rollout's start" },
 };
+
+// Both versions' processor: a realistic baseline (0.05% errors, 0.5% of calls 150 ms
+// slower, i.e. over 0.3 s), so that healthy runs exercise the thresholds.
+const BASELINE_ENV = { ERROR_RATE: "0.0005", SLOW_RATE: "0.005", SLOW_LATENCY_MS: "150" };
 
 function usage(code) {
   (code ? process.stderr : process.stdout).write(`usage: tools/canary-rehearsal [options]
@@ -36,9 +63,14 @@ relabel_configs) and authload traffic that follows the setWeight steps; evaluate
 analysis metric the way the Argo Rollouts controller does.
 
   --scenario NAME     ${Object.keys(SCENARIOS).join(" | ")} (default healthy)
+  --scenarios A,B|all --runs N
+                      run each scenario N times (one rehearsal process each, in order);
+                      summary table on stdout, OUT/matrix.json; exit 0 when every run
+                      gave its expected verdict
   --fault JSON        POST this body to the canary's /admin/fault-inject instead of the
                       scenario's fault (at the start of the rollout)
-  --time-scale N      divide every duration by N (default 20: ~15 min of rollout in ~50 s)
+  --time-scale N      divide every duration by N (default 20, or the scenario's: hang 4,
+                      crash 10; ~15 min of rollout in ~50 s at 20)
   --rate R            production-equivalent requests/s (default ${PRODUCTION_RPS.toFixed(1)}: 2.4M/day);
                       the load generator sends R x N
   --authd PATH        service binary (default build/svc/paystream-authd)
@@ -53,7 +85,7 @@ Exit status: 0 promoted, 10 aborted, 11 paused (inconclusive), 1 harness error.
 }
 
 function parseArgs(argv) {
-  const o = { scenario: "healthy", fault: undefined, scale: 20, rate: PRODUCTION_RPS, authd: null, authload: null, k8s: path.join(repoRoot, "k8s"), namespace: "paystream", rollout: "auth-service", out: null, keep: false };
+  const o = { scenario: "healthy", scenarios: null, runs: 1, fault: undefined, scale: null, rate: PRODUCTION_RPS, authd: null, authload: null, k8s: path.join(repoRoot, "k8s"), namespace: "paystream", rollout: "auth-service", out: null, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -62,6 +94,8 @@ function parseArgs(argv) {
     };
     if (a === "-h" || a === "--help") usage(0);
     else if (a === "--scenario") o.scenario = v();
+    else if (a === "--scenarios") o.scenarios = v() === "all" ? Object.keys(SCENARIOS) : argv[i].split(",");
+    else if (a === "--runs") o.runs = Number(v());
     else if (a === "--fault") {
       const t = v();
       try {
@@ -80,7 +114,10 @@ function parseArgs(argv) {
     else if (a === "--keep") o.keep = true;
     else fail(`unknown option ${a} (--help)`);
   }
-  if (!SCENARIOS[o.scenario]) fail(`unknown scenario "${o.scenario}" (${Object.keys(SCENARIOS).join(", ")})`);
+  for (const sc of [o.scenario, ...(o.scenarios || [])]) if (!SCENARIOS[sc]) fail(`unknown scenario "${sc}" (${Object.keys(SCENARIOS).join(", ")})`);
+  if (!(Number.isInteger(o.runs) && o.runs >= 1)) fail("--runs must be a positive integer");
+  o.explicitScale = o.scale !== null;
+  if (o.scale === null) o.scale = SCENARIOS[o.scenario].scale || 20;
   if (!(o.scale >= 1 && o.scale <= 600)) fail("--time-scale must be between 1 and 600");
   if (!(o.rate > 0)) fail("--rate must be positive");
   return o;
@@ -107,8 +144,49 @@ function findBinary(explicit, candidates, buildArgs, what) {
 const hex = (n) => crypto.randomBytes(n).toString("hex");
 const podSuffix = () => Array.from(crypto.randomBytes(5), (b) => "bcdfghjklmnpqrstvwxz2456789"[b % 27]).join("");
 
+// The full matrix: each scenario N times, each in its own rehearsal process.
+async function matrix(opt) {
+  const out = opt.out || fs.mkdtempSync(path.join(os.tmpdir(), "canary-rehearsal-matrix-"));
+  fs.mkdirSync(out, { recursive: true });
+  const passOn = [];
+  for (const flag of ["--authd", "--authload", "--k8s"]) if (opt[flag.slice(2)]) passOn.push(flag, opt[flag.slice(2)]);
+  if (opt.explicitScale) passOn.push("--time-scale", String(opt.scale));
+  if (opt.rate !== PRODUCTION_RPS) passOn.push("--rate", String(opt.rate));
+  const rows = [];
+  for (const name of opt.scenarios)
+    for (let run = 1; run <= opt.runs; run++) {
+      const dir = path.join(out, `${name}-${run}`);
+      const t = Date.now();
+      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--scenario", name, "--out", dir, ...passOn], { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8", maxBuffer: 64 << 20 });
+      fs.writeFileSync(path.join(out, `${name}-${run}.log`), r.stderr || "");
+      let rec = null;
+      try {
+        rec = JSON.parse(fs.readFileSync(path.join(dir, "rehearsal.json"), "utf8"));
+      } catch {
+        /* harness error */
+      }
+      const row = { scenario: name, run, exit: r.status, verdict: rec ? rec.verdict : "error", expected: SCENARIOS[name].expect, seconds: (Date.now() - t) / 1000, timeScale: rec && rec.timeScale, abort: rec ? rec.abort : null, meshCheck: rec && rec.meshCheck ? rec.meshCheck.ok : null };
+      row.ok = row.verdict === row.expected && r.status === EXIT[row.expected];
+      rows.push(row);
+      const a = row.abort;
+      process.stderr.write(`${row.ok ? "ok  " : "FAIL"} ${name} #${run}: ${row.verdict} (expected ${row.expected}), exit ${r.status}, ${row.seconds.toFixed(0)} s${a && a.firstFailureToAbortS !== null ? `; abort ${a.firstFailureToAbortS.toFixed(0)} s after the first client-visible failure, ${a.failedBeforeAbort} failed requests` : ""}\n`);
+    }
+  fs.writeFileSync(path.join(out, "matrix.json"), JSON.stringify(rows, null, 2));
+  const lines = ["| scenario | runs | expected | verdicts | first failure -> abort (production s) | failed requests before abort |", "| --- | --- | --- | --- | --- | --- |"];
+  for (const name of opt.scenarios) {
+    const rs = rows.filter((r) => r.scenario === name);
+    const ab = rs.map((r) => r.abort).filter((a) => a && a.firstFailureToAbortS !== null);
+    const range = (xs) => (xs.length ? `${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}` : "-");
+    lines.push(`| ${name} | ${rs.length} | ${SCENARIOS[name].expect} | ${rs.map((r) => r.verdict).join(", ")} | ${range(ab.map((a) => a.firstFailureToAbortS))} | ${range(ab.map((a) => a.failedBeforeAbort))} |`);
+  }
+  process.stdout.write(`${lines.join("\n")}\n`);
+  process.stderr.write(`matrix: ${rows.filter((r) => r.ok).length}/${rows.length} runs gave their expected verdict; ${path.join(out, "matrix.json")}\n`);
+  return rows.every((r) => r.ok) ? 0 : 1;
+}
+
 async function main() {
   const opt = parseArgs(process.argv.slice(2));
+  if (opt.scenarios) return matrix(opt);
   const sc = SCENARIOS[opt.scenario];
   const fault = opt.fault !== undefined ? opt.fault : sc.fault;
   const scenarioName = opt.fault !== undefined ? `${opt.scenario}+fault` : opt.scenario;
@@ -116,6 +194,7 @@ async function main() {
   fs.mkdirSync(out, { recursive: true });
   const work = fs.mkdtempSync(path.join(out, ".work-"));
   const N = opt.scale;
+  const rate = opt.rate * (sc.rateFactor || 1);
   const t0 = Date.now();
   let r0 = null; // the rollout's start (fault injected, step 0): production time 0
   const el = () => (Date.now() - t0) / 1000;
@@ -133,11 +212,15 @@ async function main() {
     scenario: scenarioName,
     description: opt.fault !== undefined ? `custom fault ${JSON.stringify(fault)}` : sc.what,
     fault,
+    faultOn: sc.faultOn || "canary",
+    action: sc.action || null,
     expected: opt.fault !== undefined ? null : sc.expect,
     timeScale: N,
-    productionRps: opt.rate,
-    sentRps: opt.rate * N,
+    productionRps: rate,
+    sentRps: rate * N,
+    baseline: BASELINE_ENV,
     startedAt: new Date(t0).toISOString(),
+    rollouts: [],
     steps: [],
     weights: [],
     trafficWeights: [],
@@ -146,27 +229,43 @@ async function main() {
     dashboard: [],
     alerts: [],
     relabeling: null,
+    mesh: null,
+    meshCheck: null,
     verdict: null,
     reason: null,
     faultAt: null,
     verdictAt: null,
     faultToVerdict: null,
+    abort: null,
   };
   let exitCode = EXIT.error;
 
   // ---- manifests ----
   const manifests = loadManifests(opt.k8s, { namespace: opt.namespace, rolloutName: opt.rollout });
   const plan = rolloutPlan(manifests.rollout);
-  const hashes = { stable: hex(5).slice(0, 10), canary: hex(5).slice(0, 10) };
-  const argCtx = { canaryHash: hashes.canary, stableHash: hashes.stable, namespace: opt.namespace, rolloutName: opt.rollout };
-  // Compile every run's metrics now: a condition outside the supported subset stops the
-  // rehearsal here, before anything starts.
-  const runSpecs = [];
-  for (const s of plan.steps) if (s.kind === "analysis") runSpecs.push({ kind: "step", step: s.i, analysis: s.analysis, metrics: buildRunMetrics(s.analysis, manifests.templates, argCtx, N) });
-  if (plan.background) runSpecs.push({ kind: "background", step: plan.background.startingStep, analysis: plan.background.analysis, metrics: buildRunMetrics(plan.background.analysis, manifests.templates, argCtx, N) });
+  const canarySpec = manifests.rollout.obj.spec.strategy.canary;
+  const rolloutContainer = manifests.rollout.obj.spec.template.spec.containers[0];
+  const podLabels = manifests.rollout.obj.spec.template.metadata.labels || {};
+  // A release: its pod-template hash and its canonical revision (the immutable image tag
+  // CD sets as service.istio.io/canonical-revision in the same patch as the image).
+  const newRelease = (version) => ({ hash: hex(5).slice(0, 10), revision: `sha-${hex(6)}`, version });
+  const stableRelease = newRelease("1.0.0-stable");
+  // Compile every run's metrics for a canary release: a condition outside the supported
+  // subset stops the rehearsal before anything starts.
+  const compile = (canary) => {
+    const labels = { ...podLabels, "rollouts-pod-template-hash": canary.hash, "service.istio.io/canonical-revision": canary.revision };
+    const argCtx = { canaryHash: canary.hash, stableHash: stableRelease.hash, canaryRevision: canary.revision, stableRevision: stableRelease.revision, podTemplateLabels: labels, namespace: opt.namespace, rolloutName: opt.rollout };
+    const specs = [];
+    for (const s of plan.steps) if (s.kind === "analysis") specs.push({ kind: "step", step: s.i, analysis: s.analysis, metrics: buildRunMetrics(s.analysis, manifests.templates, argCtx, N) });
+    if (plan.background) specs.push({ kind: "background", step: plan.background.startingStep, analysis: plan.background.analysis, metrics: buildRunMetrics(plan.background.analysis, manifests.templates, argCtx, N) });
+    return specs;
+  };
+  const releases = [newRelease("1.1.0-canary")];
+  if (sc.retry && opt.fault === undefined) releases.push(newRelease("1.1.1-canary"));
+  const runSpecsOf = releases.map(compile);
   const metricNames = [];
   const metricThresholds = new Map();
-  for (const r of runSpecs)
+  for (const r of runSpecsOf[0])
     for (const m of r.metrics) {
       if (!metricNames.includes(m.name)) metricNames.push(m.name);
       const th = new Set(metricThresholds.get(m.name) || []);
@@ -177,28 +276,29 @@ async function main() {
   const authd = findBinary(opt.authd, ["build/svc/paystream-authd"], ["build"], "paystream-authd");
   const authload = findBinary(opt.authload, ["build/bench/authload/authload", "build/bench/authload"], ["build", "-Dbenchmarks=true"], "authload");
   log(`scenario ${scenarioName}: ${record.description}; expected: ${record.expected || "-"}`);
-  log(`time scale ${N}: every duration / ${N}; traffic ${opt.rate.toFixed(1)} req/s production-equivalent, sent at ${(opt.rate * N).toFixed(0)} req/s; output ${out}`);
+  log(`time scale ${N}: every duration / ${N}; traffic ${rate.toFixed(1)} req/s production-equivalent, sent at ${(rate * N).toFixed(0)} req/s; output ${out}`);
 
   // ---- Prometheus configuration ----
   const promCm = manifests.configMap("prometheus-config");
   const promCfgText = promCm && promCm.obj.data && promCm.obj.data["prometheus.yml"];
   if (!promCfgText) throw new Error("ConfigMap prometheus-config has no prometheus.yml");
   const config = prepareConfig({ dir: path.join(work, "prometheus"), k8sDir: opt.k8s, scale: N, configMapText: promCfgText });
-  if (config.jobs.length !== 1) throw new Error(`expected one scrape job in prometheus.yml, found ${config.jobs.join(", ")}`);
-  const job = config.jobs[0];
-  log(`prometheus.yml from the ConfigMap via --emit-prometheus: job ${job}, scrape ${formatShort(config.scrapeIntervalMs)}, rules every ${formatShort(config.evaluationIntervalMs)}, relabel_configs unchanged; ${config.ruleFiles.length} rule file(s), windows / ${N}`);
+  const jobs = { service: "auth-service", waypoint: "istio-waypoint", gateway: "istio-gateway" };
+  for (const j of Object.values(jobs)) if (!config.jobs.includes(j)) throw new Error(`prometheus.yml has no scrape job ${j} (found ${config.jobs.join(", ")})`);
+  const job = jobs.service;
+  log(`prometheus.yml from the ConfigMap via --emit-prometheus: jobs ${config.jobs.join(", ")}, scrape ${formatShort(config.scrapeIntervalMs)}, rules every ${formatShort(config.evaluationIntervalMs)}, relabel_configs unchanged; ${config.ruleFiles.length} rule file(s), windows / ${N}`);
 
-  // ---- the two services ----
+  // ---- the services ----
   const token = hex(24);
   const tokenFile = path.join(work, "admin-token");
   fs.writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
-  const versions = { stable: "1.0.0-stable", canary: "1.1.0-canary" };
-  const svc = {};
-  for (const role of ["stable", "canary"]) {
-    const p = startProcess(`authd-${role}`, authd, [], {
-      logFile: path.join(out, `authd-${role}.log`),
+  let seq = 0;
+  const startService = async (role, release) => {
+    const name = `authd-${role}${seq++ ? `-${seq - 1}` : ""}`;
+    const p = startProcess(name, authd, [], {
+      logFile: path.join(out, `${name}.log`),
       env: {
-        SERVICE_VERSION: versions[role],
+        SERVICE_VERSION: release.version,
         PORT: "0",
         BIND_ADDR: "127.0.0.1",
         ADMIN_PORT: "0",
@@ -206,174 +306,191 @@ async function main() {
         ADMIN_TOKEN_FILE: tokenFile,
         REACTORS: "1",
         LOG_LEVEL: "info",
-        RANDOM_SEED: role === "stable" ? "11" : "22",
+        RANDOM_SEED: String(11 * seq),
+        ...BASELINE_ENV,
       },
     });
     const line = await waitForLine(p, /"listening"/, 10000);
     const j = JSON.parse(line.slice(line.indexOf("{")));
-    svc[role] = { proc: p, port: j.port, admin: j.admin_port, version: versions[role], hash: hashes[role], pod: `${opt.rollout}-${hashes[role]}-${podSuffix()}` };
-    log(`${role}: ${authd} SERVICE_VERSION=${versions[role]} http 127.0.0.1:${j.port} admin 127.0.0.1:${j.admin_port} pod ${svc[role].pod}`);
-  }
-  const rolloutContainer = manifests.rollout.obj.spec.template.spec.containers[0];
+    const s = { role, proc: p, port: j.port, admin: j.admin_port, version: release.version, hash: release.hash, revision: release.revision, pod: `${opt.rollout}-${release.hash}-${podSuffix()}` };
+    log(`${role}: ${authd} SERVICE_VERSION=${release.version} http 127.0.0.1:${j.port} admin 127.0.0.1:${j.admin_port} pod ${s.pod} canonical-revision ${release.revision}`);
+    return s;
+  };
+  const svc = { stable: await startService("stable", stableRelease), canary: await startService("canary", releases[0]) };
   const portsOf = (s) => rolloutContainer.ports.map((p) => ({ name: p.name, containerPort: p.containerPort, port: p.name === "admin" ? s.admin : s.port }));
+
+  // ---- the mesh ----
+  const routes = meshRoutes(manifests, { namespace: opt.namespace, canaryService: canarySpec.canaryService, stableService: canarySpec.stableService });
+  const probe = rolloutContainer.readinessProbe || {};
+  // The probe timeout is scaled like the period, but never below 500 ms: the rehearsal's
+  // processes share two cores with everything else, and a probe that missed a short
+  // deadline on a healthy pod would withdraw its endpoints (false 503s).
+  const PROBE_TIMEOUT_FLOOR_MS = 500;
+  const mesh = new Mesh({
+    namespace: opt.namespace,
+    services: { stable: canarySpec.stableService, canary: canarySpec.canaryService },
+    workload: opt.rollout,
+    canonicalService: podLabels["app.kubernetes.io/name"] || opt.rollout,
+    serviceAccount: manifests.rollout.obj.spec.template.spec.serviceAccountName || "default",
+    routeTimeoutMs: routes.timeoutMs,
+    retry: routes.retry,
+    probe: {
+      periodMs: ((probe.periodSeconds ?? 10) * 1000) / N,
+      timeoutMs: Math.max(PROBE_TIMEOUT_FLOOR_MS, ((probe.timeoutSeconds ?? 1) * 1000) / N),
+      failureThreshold: probe.failureThreshold ?? 3,
+      successThreshold: probe.successThreshold ?? 1,
+    },
+    northSouthShare: 0.6,
+    sloMs: 300, // the latency SLO: 99% of authorizations under 0.3 s
+    gateway: { workload: "public-istio", namespace: "istio-ingress", serviceAccount: "public-istio" },
+    eastWest: { workload: "checkout", namespace: "shop" },
+    log,
+  });
+  await mesh.start();
+  const meshBackend = (s) => ({ port: s.port, revision: s.revision, pod: s.pod });
+  mesh.setBackend("stable", meshBackend(svc.stable));
+  mesh.setBackend("canary", meshBackend(svc.canary));
+  record.mesh = { port: mesh.port, metricsPorts: mesh.metricsPorts, routeTimeoutMs: routes.timeoutMs, routeTimeoutFrom: routes.from, retry: routes.retry, probe: mesh.probe, northSouthShare: mesh.northSouthShare, gateway: mesh.gateway, eastWest: mesh.eastWest, services: mesh.services, events: mesh.events };
+  log(`mesh: 127.0.0.1:${mesh.port} (waypoint metrics :${mesh.metricsPorts.waypoint}, gateway metrics :${mesh.metricsPorts.source}); route timeout ${formatShort(routes.timeoutMs)} (${routes.from}, real time, not scaled), retry ${routes.retry.attempts} x connect-failure; readiness probe every ${formatShort(mesh.probe.periodMs)}, timeout ${formatShort(mesh.probe.timeoutMs)}, ${mesh.probe.failureThreshold} failures -> no endpoints; 60% north-south (gateway, reporter=source), 40% east-west (waypoint)`);
 
   // ---- Prometheus ----
   const prom = new Prometheus({ dir: path.join(work, "prometheus"), config, scale: N, logFile: path.join(out, "prometheus.log") });
-  const pods = [
-    ...["stable", "canary"].map((role) => ({ namespace: opt.namespace, name: svc[role].pod, uid: crypto.randomUUID(), phase: "Running", app: "auth-service", hash: svc[role].hash, container: rolloutContainer.name, image: `${rolloutContainer.image.split(":")[0]}:${svc[role].version}`, ports: portsOf(svc[role]) })),
-    // A canary pod still starting (phase Pending): discovery lists it, relabeling drops it.
-    { namespace: opt.namespace, name: `${opt.rollout}-${hashes.canary}-${podSuffix()}`, uid: crypto.randomUUID(), phase: "Pending", app: "auth-service", hash: hashes.canary, container: rolloutContainer.name, image: rolloutContainer.image, ports: rolloutContainer.ports.map((p) => ({ name: p.name, containerPort: p.containerPort, port: 9 })) },
-  ];
-  prom.writeTargets(job, pods.flatMap(podTargets));
+  const servicePod = (s, phase = "Running") => ({ namespace: opt.namespace, name: s.pod, uid: crypto.randomUUID(), phase, app: "auth-service", hash: s.hash, revision: s.revision, container: rolloutContainer.name, image: `${rolloutContainer.image.split(":")[0]}:${s.version}`, ports: portsOf(s) });
+  const pendingPod = (release) => ({ namespace: opt.namespace, name: `${opt.rollout}-${release.hash}-${podSuffix()}`, uid: crypto.randomUUID(), phase: "Pending", app: "auth-service", hash: release.hash, revision: release.revision, container: rolloutContainer.name, image: rolloutContainer.image, ports: rolloutContainer.ports.map((p) => ({ name: p.name, containerPort: p.containerPort, port: 9 })) });
+  // A canary pod still starting (phase Pending): discovery lists it, relabeling drops it.
+  let servicePods = [servicePod(svc.stable), servicePod(svc.canary), pendingPod(releases[0])];
+  const meshPods = {
+    waypoint: { namespace: opt.namespace, name: `waypoint-${hex(5).slice(0, 10)}-${podSuffix()}`, gateway: "waypoint", gatewayClass: "istio-waypoint", metricsPort: mesh.metricsPorts.waypoint },
+    gateway: { namespace: "istio-ingress", name: `public-istio-${hex(5).slice(0, 10)}-${podSuffix()}`, gateway: "public", gatewayClass: "istio", metricsPort: mesh.metricsPorts.source },
+  };
+  // auth-service pods in discovery for the mesh jobs too (they must be dropped there).
+  const writeAllTargets = () => {
+    prom.writeTargets(jobs.service, servicePods.flatMap(podTargets));
+    prom.writeTargets(jobs.waypoint, [...meshPodTargets(meshPods.waypoint), ...servicePods.flatMap(podTargets)]);
+    prom.writeTargets(jobs.gateway, meshPodTargets(meshPods.gateway));
+  };
+  writeAllTargets();
   await prom.start();
-  log(`prometheus ${prom.url} (TSDB ${path.join(work, "prometheus", "tsdb")}), ${pods.flatMap(podTargets).length} file_sd targets (${pods.length} pods x ${rolloutContainer.ports.length} container ports)`);
+  log(`prometheus ${prom.url} (TSDB ${path.join(work, "prometheus", "tsdb")}); file_sd: ${jobs.service} ${servicePods.length} pods x ${rolloutContainer.ports.length} ports; ${jobs.waypoint} the waypoint pod (+ the auth-service pods); ${jobs.gateway} the gateway pod`);
   record.relabeling = await verifyRelabeling(prom, { job, svc, namespace: opt.namespace, log, scrapeMs: config.scrapeIntervalMs });
+  record.relabeling.mesh = await verifyMeshRelabeling(prom, { jobs, meshPods, log, scrapeMs: config.scrapeIntervalMs });
 
   // ---- traffic ----
-  // One fixed, Luhn-valid authorization for every request. authload's generated mix is
-  // assigned to requests by position, and its weighted round-robin hands the canary a
-  // fixed slice of those positions (at 50% every odd one, which holds all the mix's
-  // Luhn-invalid cards, declined locally): a 1-3 point approval bias between canary and
-  // stable that production's per-request routing does not have. With one body every
-  // decline comes from the simulated processor, identically on both sides.
+  // Every request carries the same Luhn-valid authorization, so every decline comes from
+  // the simulated processor. authload sends all of it to the mesh, which splits it.
   const bodyFile = path.join(work, "authorize.json");
   fs.writeFileSync(bodyFile, JSON.stringify({ card_number: "4111111111111111", currency: "EUR", amount: "42.50", merchant: "canary-rehearsal", merchant_id: "rehearsal" }));
-  const traffic = new Traffic({ authload, svc, rps: opt.rate * N, out, record, el, N, log, mode: sc.traffic, bodyFile });
-  // The load generator's own bound: the longest possible rollout, with margin.
-  traffic.maxDurationS = Math.ceil((planMaxMs(plan, runSpecs, N) / 1000) * 1.5 + 30);
-  await traffic.set(0, "steady state before the rollout");
+  const traffic = new Traffic({ authload, target: `127.0.0.1:${mesh.port}`, rps: rate * N, out, record, el, N, log, bodyFile });
+  traffic.maxDurationS = Math.ceil(((planMaxMs(plan, runSpecsOf[0], N) * releases.length + (releases.length - 1) * (plan.abortScaleDownDelayMs + 60_000) / N) / 1000) * 1.5 + 60);
+  const setWeight = (w, why) => {
+    record.weights.push({ at: now(), weight: w });
+    const eff = sc.traffic === "unrouted" && opt.fault === undefined ? 0 : w;
+    record.trafficWeights.push({ at: now(), weight: eff });
+    mesh.setWeight(eff);
+    log(`mesh: ${eff}% of authorize requests to the canary${eff !== w ? ` (the Rollout says ${w}: routes not applied)` : ""} (${why})`);
+  };
+  setWeight(0, "steady state before the rollout");
+  await traffic.start();
   await sleep(Math.max(3000, 4 * config.scrapeIntervalMs));
 
-  // ---- fault ----
-  r0 = now();
-  if (fault) {
-    const url = `http://127.0.0.1:${svc.canary.admin}/admin/fault-inject`;
-    const unauth = await httpJson(url, { method: "POST", body: fault });
+  // ---- faults ----
+  const inject = async (s, body) => {
+    const url = `http://127.0.0.1:${s.admin}/admin/fault-inject`;
+    const unauth = await httpJson(url, { method: "POST", body });
     if (unauth.status !== 401) throw new Error(`POST /admin/fault-inject without the token answered ${unauth.status}, expected 401`);
-    const r = await httpJson(url, { method: "POST", body: fault, headers: { authorization: `Bearer ${token}` } });
+    const r = await httpJson(url, { method: "POST", body, headers: { authorization: `Bearer ${token}` } });
     if (r.status !== 200) throw new Error(`POST /admin/fault-inject answered ${r.status}: ${r.text.slice(0, 300)}`);
+    return r;
+  };
+  const injectFault = async (why) => {
+    const targets = record.faultOn === "both" ? ["stable", "canary"] : ["canary"];
+    for (const role of targets) {
+      const r = await inject(svc[role], fault);
+      record.faultResponse = r.json;
+      log(`fault injected into ${role} (admin port, Bearer token; 401 without it)${why ? ` ${why}` : ""}: ${JSON.stringify(fault)} -> ${r.text.trim().slice(0, 200)}`);
+    }
     record.faultAt = now();
-    record.faultResponse = r.json;
-    log(`fault injected into the canary (admin port, Bearer token; 401 without it): ${JSON.stringify(fault)} -> ${r.text.trim().slice(0, 200)}`);
-  }
-
-  // ---- the rollout ----
-  const ctl = { aborted: false, paused: false, reason: null, bg: null, stepRun: null };
-  const newRun = (spec, name) => {
-    const runRec = { name, kind: spec.kind, step: spec.step, templates: (spec.analysis.templates || []).map((t) => t.templateName), startedAt: now(), phase: "Running", message: "", metrics: spec.metrics.map((m) => ({ name: m.name, template: m.template, query: m.query, successCondition: m.successCondition, failureCondition: m.failureCondition, limits: { interval: m.raw.interval, initialDelay: m.raw.initialDelay, count: m.raw.count, failureLimit: m.failureLimit, inconclusiveLimit: m.inconclusiveLimit, consecutiveErrorLimit: m.consecutiveErrorLimit }, phase: "Running", measurements: [] })) };
-    record.runs.push(runRec);
-    const run = new AnalysisRun({
-      name,
-      metrics: spec.metrics,
-      clock: realClock,
-      errorRetryMs: DEFAULT_ERROR_RETRY_MS / N,
-      measure: async (m) => {
-        const data = await prom.query(m.query, { timeoutMs: m.timeoutMs });
-        return providerResult(data);
-      },
-      onMeasurement: (r, m, meas, res) => {
-        const mr = runRec.metrics.find((x) => x.name === m.name);
-        const first = Array.isArray(meas.result) ? (meas.result.length ? Math.max(...meas.result) : NaN) : typeof meas.result === "number" ? meas.result : NaN;
-        mr.measurements.push({ at: meas.finishedAt, value: meas.value, plotValue: Number.isNaN(first) ? null : first, phase: meas.phase, message: meas.message });
-        const limits = `${res.failed}/${m.failureLimit} failed, ${res.inconclusive}/${m.inconclusiveLimit} inconclusive${res.consecutiveError ? `, ${res.consecutiveError}/${m.consecutiveErrorLimit} consecutive errors` : ""}`;
-        log(`  ${name} ${m.name} #${res.measurements.length} = ${meas.value || "(error)"} -> ${meas.phase}${meas.message ? ` (${meas.message})` : ""} [${limits}]`);
-      },
-      onPhase: (r) => {
-        runRec.phase = r.phase;
-        runRec.message = r.message;
-        runRec.endedAt = now();
-        for (const mr of runRec.metrics) {
-          const res = r.results.get(mr.name);
-          Object.assign(mr, { phase: res.phase, message: res.message, count: res.count, successful: res.successful, failed: res.failed, inconclusive: res.inconclusive, errors: res.error });
-        }
-        log(`AnalysisRun ${name}: ${r.phase}${r.message ? ` (${r.message})` : ""}`);
-      },
-    });
-    return run.start();
   };
-  const setWeight = async (w, why) => {
-    record.weights.push({ at: now(), weight: w });
-    await traffic.set(w, why);
+  let actionTimer = null;
+  const armAction = () => {
+    if (!sc.action || actionTimer || opt.fault !== undefined) return;
+    const target = svc.canary;
+    actionTimer = setTimeout(() => {
+      if (target.proc.exited) return;
+      target.proc.child.kill(sc.action);
+      record.faultAt = now();
+      log(`fault: ${sc.action} sent to the canary process (pid ${target.proc.child.pid})${sc.action === "SIGKILL" ? "; it stays down" : ": it answers nothing from now on"}`);
+    }, ((sc.actionDelayS || 0) * 1000) / N);
   };
 
-  const bgSpec = runSpecs.find((r) => r.kind === "background");
-  const verdictOf = (run) => (run.phase === "Successful" ? null : run.phase === "Inconclusive" ? "paused" : "aborted");
+  // ---- the rollouts ----
   let verdict = null;
   let reason = null;
-  const bgWatch = () =>
-    ctl.bg
-      ? ctl.bg.done.then((r) => {
-          const v = verdictOf(r);
-          return v ? { verdict: v, reason: `background AnalysisRun ${r.name}: ${r.phase} (${r.message})` } : new Promise(() => {});
-        })
-      : new Promise(() => {});
-
-  await setWeight(0, "rollout starts (canary pods ready, no traffic yet)");
-  for (const step of plan.steps) {
-    if (verdict) break;
-    if (bgSpec && !ctl.bg && step.i >= plan.background.startingStep) {
-      ctl.bg = newRun(bgSpec, `${bgSpec.analysis.templates.map((t) => t.templateName).join("+")}(background)`);
-      log(`background analysis started at step ${step.i}`);
+  for (let k = 0; k < releases.length; k++) {
+    const release = releases[k];
+    const isRetry = k > 0;
+    if (isRetry) {
+      // The aborted canary's pods are gone; one production minute later a new release.
+      log(`rollout ${k + 1}: a new release ${release.version} (canonical-revision ${release.revision}) one production minute after the abort`);
+      await sleep(60_000 / N);
+      mesh.setBackend("canary", null);
+      await stopProcess(svc.canary.proc);
+      svc.canary = await startService("canary", release);
+      mesh.setBackend("canary", meshBackend(svc.canary));
+      servicePods = [servicePod(svc.stable), servicePod(svc.canary)];
+      writeAllTargets();
+      await sleep(Math.max(1000, 3 * config.scrapeIntervalMs));
     }
-    record.steps.push({ at: now(), step: step.i, kind: step.kind, weight: step.weight ?? null });
-    if (step.kind === "setWeight") {
-      log(`step ${step.i}: setWeight ${step.weight}`);
-      await setWeight(step.weight, `setWeight ${step.weight}`);
-      continue;
+    if (r0 === null) r0 = now();
+    const rolloutRec = { release: { ...release, pod: svc.canary.pod }, startedAt: now(), verdict: null, reason: null, verdictAt: null };
+    record.rollouts.push(rolloutRec);
+    const withFault = !isRetry && fault && !(sc.faultAfterWeight !== undefined && opt.fault === undefined);
+    if (withFault) await injectFault("at the rollout's start");
+    if (sc.traffic === "none" && opt.fault === undefined) await traffic.stop("no-traffic: nothing is sent from the rollout's start");
+    const res = await runRollout({
+      runSpecs: runSpecsOf[k],
+      label: releases.length > 1 ? `#${k + 1} ` : "",
+      onWeight: (w) => {
+        if (w > 0 && !isRetry) armAction();
+        if (!isRetry && fault && sc.faultAfterWeight !== undefined && opt.fault === undefined && w > sc.faultAfterWeight && !record.faultAt) return injectFault(`(first step above ${sc.faultAfterWeight}%)`);
+        return null;
+      },
+    });
+    Object.assign(rolloutRec, res, { verdictAt: res.decidedAt });
+    verdict = res.verdict;
+    reason = res.reason;
+    if (actionTimer) clearTimeout(actionTimer);
+    if (!isRetry) {
+      record.verdictAt = res.decidedAt;
+      record.abort = abortReport({ mesh, faultAt: record.faultAt, verdictAt: record.verdictAt, verdict, N, latency: sc.slo === "latency" && opt.fault === undefined });
+      if (record.abort) log(`abort report: ${record.abort.summary}`);
     }
-    if (step.kind === "pause") {
-      if (step.durationMs === null) {
-        verdict = "paused";
-        reason = `step ${step.i}: pause without a duration (waits for a human)`;
-        break;
-      }
-      log(`step ${step.i}: pause ${formatShort(step.durationMs)} (${formatShort(step.durationMs / N)} here)`);
-      const r = await Promise.race([sleep(step.durationMs / N).then(() => null), bgWatch()]);
-      if (r) ({ verdict, reason } = r);
-      continue;
-    }
-    if (step.kind === "analysis") {
-      const spec = runSpecs.find((r) => r.kind === "step" && r.step === step.i);
-      const name = spec.analysis.templates.map((t) => t.templateName).join("+");
-      log(`step ${step.i}: analysis ${name} (${spec.metrics.length} metrics)`);
-      ctl.stepRun = newRun(spec, name);
-      const r = await Promise.race([ctl.stepRun.done.then((run) => {
-        const v = verdictOf(run);
-        return v ? { verdict: v, reason: `AnalysisRun ${run.name}: ${run.phase} (${run.message})` } : null;
-      }), bgWatch()]);
-      if (r) ({ verdict, reason } = r);
-      continue;
-    }
+    if (verdict !== "aborted" || k + 1 >= releases.length) break;
   }
-  if (!verdict) {
-    verdict = "promoted";
-    reason = "all steps completed";
-  }
-  record.verdictAt = now();
-  log(`ROLLOUT ${verdict.toUpperCase()}: ${reason}`);
+  record.verdictAt = record.rollouts[record.rollouts.length - 1].verdictAt;
+  log(`${releases.length > 1 ? `final (rollout ${record.rollouts.length}): ` : ""}${verdict.toUpperCase()}: ${reason}`);
 
   // Dashboard panels, while traffic still flows.
   record.dashboard = await checkDashboard(prom, manifests, { namespace: opt.namespace, rateInterval: formatPromDuration(Math.max(60_000 / N, 4 * config.scrapeIntervalMs)), log });
   record.alerts = (await prom.alerts()).map((a) => ({ name: a.labels.alertname, state: a.state, labels: a.labels }));
   if (record.alerts.length) log(`alerts: ${record.alerts.map((a) => `${a.name}{${a.labels.rollouts_pod_template_hash || a.labels.pod || a.labels.namespace || ""}} ${a.state}`).join(", ")}`);
-
-  if (verdict === "aborted") {
-    await setWeight(0, "abort: all traffic back to stable");
-    log(`abort: traffic back to stable; canary pods scaled down after abortScaleDownDelaySeconds (${formatShort(plan.abortScaleDownDelayMs)}, ${formatShort(plan.abortScaleDownDelayMs / N)} here)`);
-    await sleep(plan.abortScaleDownDelayMs / N);
-  }
-  // Promoted or aborted: the controller terminates the runs. Paused: they would go on
-  // while the rollout waits for a human; the rehearsal ends here.
-  for (const r of [ctl.stepRun, ctl.bg]) if (r) (verdict === "paused" ? r.halt() : r.terminate());
-  for (const rr of record.runs) if (rr.phase === "Running") rr.message = "still running when the rehearsal ended (the rollout is paused, waiting for a human)";
-  await sleep(50);
   record.verdict = verdict;
   record.reason = reason;
   record.endedAt = now();
   record.rolloutMinutes = prodS(record.verdictAt) / 60;
-  if (record.faultAt) record.faultToVerdict = { seconds: (record.verdictAt - record.faultAt) / 1000, realMinutes: ((record.verdictAt - record.faultAt) / 1000) * N / 60 };
+  if (record.faultAt && record.rollouts[0].verdictAt) record.faultToVerdict = { seconds: (record.rollouts[0].verdictAt - record.faultAt) / 1000, realMinutes: (((record.rollouts[0].verdictAt - record.faultAt) / 1000) * N) / 60 };
   exitCode = EXIT[verdict];
-  await traffic.stop();
+
+  // The mesh's counts against authload's own report and against what Prometheus scraped.
+  await traffic.stop("end of the rehearsal");
+  if (svc.canary.proc.child && sc.action === "SIGSTOP") svc.canary.proc.child.kill("SIGCONT");
+  await sleep(Math.max(1500, 3 * config.scrapeIntervalMs));
+  record.meshCheck = await checkMesh({ mesh, prom, traffic, record, jobs, meshPods, svc, releases, stableRelease, namespace: opt.namespace, log });
+  if (!record.meshCheck.ok) {
+    log(`HARNESS ERROR: the mesh's counts do not match: ${record.meshCheck.problems.join("; ")}`);
+    exitCode = EXIT.error;
+    record.harnessError = "mesh counts";
+  }
 
   const emptyPanels = record.dashboard.filter((d) => !d.series);
   if (emptyPanels.length) {
@@ -385,10 +502,121 @@ async function main() {
   if (record.faultToVerdict) log(`fault to verdict: ${record.faultToVerdict.seconds.toFixed(1)} s here, ${record.faultToVerdict.realMinutes.toFixed(1)} min in production time`);
 
   await finish(record, out, metricNames, metricThresholds, log);
+  await mesh.stop();
   await prom.stop();
   await stopAll();
   if (!opt.keep) fs.rmSync(work, { recursive: true, force: true });
   return exitCode;
+
+  // One rollout of the canary now in svc.canary: steps, gate runs, the background run.
+  async function runRollout({ runSpecs, label, onWeight }) {
+    const ctl = { bg: null, stepRun: null };
+    const newRun = (spec, name) => {
+      const runRec = { name, kind: spec.kind, step: spec.step, rollout: record.rollouts.length, templates: (spec.analysis.templates || []).map((t) => t.templateName), startedAt: now(), phase: "Running", message: "", metrics: spec.metrics.map((m) => ({ name: m.name, template: m.template, query: m.query, successCondition: m.successCondition, failureCondition: m.failureCondition, limits: { interval: m.raw.interval, initialDelay: m.raw.initialDelay, count: m.raw.count, failureLimit: m.failureLimit, inconclusiveLimit: m.inconclusiveLimit, consecutiveErrorLimit: m.consecutiveErrorLimit }, phase: "Running", measurements: [] })) };
+      record.runs.push(runRec);
+      const run = new AnalysisRun({
+        name,
+        metrics: spec.metrics,
+        clock: realClock,
+        errorRetryMs: DEFAULT_ERROR_RETRY_MS / N,
+        measure: async (m) => {
+          const data = await prom.query(m.query, { timeoutMs: m.timeoutMs });
+          return providerResult(data);
+        },
+        onMeasurement: (r, m, meas, res) => {
+          const mr = runRec.metrics.find((x) => x.name === m.name);
+          const first = Array.isArray(meas.result) ? (meas.result.length ? Math.max(...meas.result) : NaN) : typeof meas.result === "number" ? meas.result : NaN;
+          mr.measurements.push({ at: meas.finishedAt, value: meas.value, plotValue: Number.isNaN(first) ? null : first, phase: meas.phase, message: meas.message });
+          const limits = `${res.failed}/${m.failureLimit} failed, ${res.inconclusive}/${m.inconclusiveLimit} inconclusive${res.consecutiveError ? `, ${res.consecutiveError}/${m.consecutiveErrorLimit} consecutive errors` : ""}`;
+          log(`  ${name} ${m.name} #${res.measurements.length} = ${meas.value || "(error)"} -> ${meas.phase}${meas.message ? ` (${meas.message})` : ""} [${limits}]`);
+        },
+        onPhase: (r) => {
+          runRec.phase = r.phase;
+          runRec.message = r.message;
+          runRec.endedAt = now();
+          for (const mr of runRec.metrics) {
+            const res = r.results.get(mr.name);
+            Object.assign(mr, { phase: res.phase, message: res.message, count: res.count, successful: res.successful, failed: res.failed, inconclusive: res.inconclusive, errors: res.error });
+          }
+          log(`AnalysisRun ${name}: ${r.phase}${r.message ? ` (${r.message})` : ""}`);
+        },
+      });
+      return run.start();
+    };
+    const bgSpec = runSpecs.find((r) => r.kind === "background");
+    const verdictOf = (run) => (run.phase === "Successful" ? null : run.phase === "Inconclusive" ? "paused" : "aborted");
+    let v = null;
+    let why = null;
+    const bgWatch = () =>
+      ctl.bg
+        ? ctl.bg.done.then((r) => {
+            const x = verdictOf(r);
+            return x ? { verdict: x, reason: `background AnalysisRun ${r.name}: ${r.phase} (${r.message})` } : new Promise(() => {});
+          })
+        : new Promise(() => {});
+    const weight = async (w, why2) => {
+      setWeight(w, why2);
+      const p = onWeight(w);
+      if (p) await p;
+    };
+    await weight(0, `rollout ${label}starts (canary pods ready, no traffic yet)`);
+    for (const step of plan.steps) {
+      if (v) break;
+      if (bgSpec && !ctl.bg && step.i >= plan.background.startingStep) {
+        ctl.bg = newRun(bgSpec, `${label}${bgSpec.analysis.templates.map((t) => t.templateName).join("+")}(background)`);
+        log(`background analysis started at step ${step.i}`);
+      }
+      record.steps.push({ at: now(), rollout: record.rollouts.length, step: step.i, kind: step.kind, weight: step.weight ?? null });
+      if (step.kind === "setWeight") {
+        log(`step ${step.i}: setWeight ${step.weight}`);
+        await weight(step.weight, `setWeight ${step.weight}`);
+        continue;
+      }
+      if (step.kind === "pause") {
+        if (step.durationMs === null) {
+          v = "paused";
+          why = `step ${step.i}: pause without a duration (waits for a human)`;
+          break;
+        }
+        log(`step ${step.i}: pause ${formatShort(step.durationMs)} (${formatShort(step.durationMs / N)} here)`);
+        const r = await Promise.race([sleep(step.durationMs / N).then(() => null), bgWatch()]);
+        if (r) ({ verdict: v, reason: why } = r);
+        continue;
+      }
+      if (step.kind === "analysis") {
+        const spec = runSpecs.find((r) => r.kind === "step" && r.step === step.i);
+        const name = `${label}${spec.analysis.templates.map((t) => t.templateName).join("+")}`;
+        log(`step ${step.i}: analysis ${name} (${spec.metrics.length} metrics)`);
+        ctl.stepRun = newRun(spec, name);
+        const r = await Promise.race([
+          ctl.stepRun.done.then((run) => {
+            const x = verdictOf(run);
+            return x ? { verdict: x, reason: `AnalysisRun ${run.name}: ${run.phase} (${run.message})` } : null;
+          }),
+          bgWatch(),
+        ]);
+        if (r) ({ verdict: v, reason: why } = r);
+        continue;
+      }
+    }
+    if (!v) {
+      v = "promoted";
+      why = "all steps completed";
+    }
+    log(`ROLLOUT ${label}${v.toUpperCase()}: ${why}`);
+    const at = now();
+    if (v === "aborted") {
+      await weight(0, "abort: all traffic back to stable");
+      log(`abort: traffic back to stable; canary pods scaled down after abortScaleDownDelaySeconds (${formatShort(plan.abortScaleDownDelayMs)}, ${formatShort(plan.abortScaleDownDelayMs / N)} here)`);
+      await sleep(plan.abortScaleDownDelayMs / N);
+    }
+    // Promoted or aborted: the controller terminates the runs. Paused: they would go on
+    // while the rollout waits for a human; the rehearsal ends here.
+    for (const r of [ctl.stepRun, ctl.bg]) if (r) (v === "paused" ? r.halt() : r.terminate());
+    for (const rr of record.runs) if (rr.phase === "Running") rr.message = "still running when the rehearsal ended (the rollout is paused, waiting for a human)";
+    await sleep(50);
+    return { verdict: v, reason: why, decidedAt: at };
+  }
 
   async function finish(rec, dir, names, ths, lg) {
     // Every "at" (epoch ms) also as "t" (rehearsal seconds) and "real" (production-
@@ -421,6 +649,123 @@ async function main() {
   }
 }
 
+// The route the mesh plays: the HTTPRoutes whose rule for POST /v1/authorize has the
+// Rollout's canary and stable Services as backends (north-south and east-west must
+// agree); its timeouts.request and retry stanza.
+function meshRoutes(manifests, { namespace, canaryService, stableService }) {
+  const found = [];
+  for (const d of manifests.tree.docs) {
+    if (d.kind !== "HTTPRoute" || d.namespace !== namespace) continue;
+    for (const rule of d.obj.spec.rules || []) {
+      const m = (rule.matches || []).some((x) => x.method === "POST" && x.path && x.path.value === "/v1/authorize");
+      const names = (rule.backendRefs || []).map((b) => b.name);
+      if (m && names.includes(canaryService) && names.includes(stableService)) found.push({ route: d.name, rule });
+    }
+  }
+  if (!found.length) throw new Error(`no HTTPRoute in ${namespace} routes POST /v1/authorize to ${stableService} and ${canaryService}`);
+  const one = (r) => ({
+    timeoutMs: r.rule.timeouts && r.rule.timeouts.request ? parseDuration(r.rule.timeouts.request) : 15_000, // Envoy's default route timeout
+    retry: { attempts: r.rule.retry ? Number(r.rule.retry.attempts ?? 0) : 2, backoffMs: r.rule.retry && r.rule.retry.backoff ? parseDuration(r.rule.retry.backoff) : 25 },
+  });
+  const first = one(found[0]);
+  for (const f of found.slice(1)) {
+    const o = one(f);
+    if (o.timeoutMs !== first.timeoutMs || o.retry.attempts !== first.retry.attempts) throw new Error(`HTTPRoutes ${found[0].route} and ${f.route} disagree on the authorize rule's timeout or retries; the rehearsal plays one`);
+  }
+  return { ...first, from: found.map((f) => `${f.route} timeouts.request`).join(", ") };
+}
+
+// Time to abort and failed requests, from the mesh's own counts: the first
+// client-visible failure of the canary at or after the fault, to the verdict. A failure
+// is an error (5xx or no response); for a latency fault, an answer slower than the
+// 0.3 s SLO as the client saw it.
+function abortReport({ mesh, faultAt, verdictAt, verdict, N, latency }) {
+  if (!faultAt) return null;
+  const source = latency ? mesh.sloMisses : mesh.failures;
+  const after = source.filter((f) => f.at >= faultAt && f.at <= verdictAt);
+  const firstCanary = after.find((f) => f.role === "canary");
+  const first = firstCanary || after[0] || null;
+  const failed = first ? after.filter((f) => f.at >= first.at) : [];
+  const rep = {
+    verdict,
+    failure: latency ? `answered slower than ${mesh.sloMs} ms` : "5xx or no response",
+    firstFailureAt: first ? first.at : null,
+    firstFailure: first ? { role: first.role, code: first.code, flags: first.flags } : null,
+    faultToFirstFailureS: first ? ((first.at - faultAt) / 1000) * N : null,
+    firstFailureToAbortS: first && verdict === "aborted" ? ((verdictAt - first.at) / 1000) * N : null,
+    firstFailureToVerdictS: first ? ((verdictAt - first.at) / 1000) * N : null,
+    failedBeforeAbort: failed.length,
+    failedBeforeAbortCanary: failed.filter((f) => f.role === "canary").length,
+    failedByCode: failed.reduce((o, f) => ((o[`${f.code} ${f.flags}`] = (o[`${f.code} ${f.flags}`] || 0) + 1), o), {}),
+  };
+  rep.summary = first
+    ? `first client-visible failure ${rep.faultToFirstFailureS.toFixed(0)} s (production) after the fault (${first.role} ${first.code} ${first.flags}); ${verdict} ${rep.firstFailureToVerdictS.toFixed(0)} production s later; ${rep.failedBeforeAbort} client requests failed before the ${verdict === "aborted" ? "abort" : "verdict"} (${rep.failedBeforeAbortCanary} on the canary) ${JSON.stringify(rep.failedByCode)}`
+    : `no client-visible failure between the fault and the verdict (${verdict})`;
+  return rep;
+}
+
+// The mesh's counts equal authload's own report (what the clients saw), and Prometheus
+// holds exactly the mesh's series with the istio labels intact plus namespace and pod.
+async function checkMesh({ mesh, prom, traffic, record, jobs, meshPods, svc, releases, stableRelease, namespace, log }) {
+  const problems = [];
+  const t = mesh.totals;
+  // Every segment that finished by itself: its requests as the mesh counted them equal
+  // its own report, request for request and status code for status code.
+  const client = { segments: 0, sent: 0, byCode: {} };
+  for (const seg of record.traffic) {
+    if (!seg.report) continue;
+    const m = mesh.segments.get(String(seg.seq)) || { requests: 0, byCode: {} };
+    const r = seg.report;
+    client.segments++;
+    client.sent += r.requests.sent;
+    for (const [c, n] of Object.entries(r.status_codes || {})) client.byCode[c] = (client.byCode[c] || 0) + n;
+    if (m.requests !== r.requests.sent) problems.push(`segment ${seg.seq}: mesh counted ${m.requests} requests, authload sent ${r.requests.sent}`);
+    for (const c of new Set([...Object.keys(r.status_codes || {}), ...Object.keys(m.byCode)]))
+      if ((m.byCode[c] || 0) !== ((r.status_codes || {})[c] || 0)) problems.push(`segment ${seg.seq} code ${c}: mesh ${m.byCode[c] || 0}, authload ${(r.status_codes || {})[c] || 0}`);
+  }
+  const finished = record.traffic.filter((x) => !x.stopped);
+  if (finished.some((x) => !x.report)) problems.push(`authload segments without a report: ${finished.filter((x) => !x.report).map((x) => x.seq).join(", ")}`);
+  // Prometheus: the last scrape of each reporter.
+  const q = async (expr) => (await prom.query(expr)).result;
+  const scraped = await q(`sum by (job, namespace, pod, reporter, source_workload, source_workload_namespace, destination_service_name, destination_service_namespace, destination_workload, destination_canonical_revision, response_code, response_flags, request_protocol) (istio_requests_total)`);
+  const promTotal = scraped.reduce((s, r) => s + Number(r.value[1]), 0);
+  const meshSeries = [...mesh.registries.waypoint.series.values(), ...mesh.registries.source.series.values()];
+  if (promTotal !== t.requests) problems.push(`Prometheus has ${promTotal} requests in istio_requests_total, the mesh ${t.requests}`);
+  for (const r of scraped) {
+    const m = r.metric;
+    const expectJob = m.reporter === "waypoint" ? jobs.waypoint : jobs.gateway;
+    const pod = m.reporter === "waypoint" ? meshPods.waypoint : meshPods.gateway;
+    if (m.job !== expectJob || m.pod !== pod.name || m.namespace !== pod.namespace) problems.push(`series ${JSON.stringify(m)}: job/pod/namespace not the ${m.reporter} pod's`);
+    if (m.reporter === "source" && (m.source_workload !== mesh.gateway.workload || m.source_workload_namespace !== mesh.gateway.namespace)) problems.push(`reporter=source series without the gateway's source_workload: ${JSON.stringify(m)}`);
+    if (![mesh.services.stable, mesh.services.canary].includes(m.destination_service_name) || m.destination_service_namespace !== namespace) problems.push(`unexpected destination_service: ${JSON.stringify(m)}`);
+    const revs = [stableRelease.revision, ...releases.map((x) => x.revision), "unknown"];
+    if (!revs.includes(m.destination_canonical_revision)) problems.push(`unexpected destination_canonical_revision ${m.destination_canonical_revision}`);
+  }
+  const hist = await q(`sum(istio_request_duration_milliseconds_count)`);
+  const histTotal = hist.length ? Number(hist[0].value[1]) : 0;
+  if (histTotal !== t.requests) problems.push(`istio_request_duration_milliseconds_count sums to ${histTotal}, the mesh counted ${t.requests}`);
+  // Each release's canary series carry its own revision: never another release's.
+  const byRev = await q(`sum by (destination_service_name, destination_canonical_revision) (istio_requests_total)`);
+  for (const r of byRev) {
+    const m = r.metric;
+    if (m.destination_service_name === mesh.services.stable && ![stableRelease.revision, "unknown"].includes(m.destination_canonical_revision) && m.destination_canonical_revision !== undefined) {
+      // After a promotion the canary release serves behind the stable Service; the
+      // rehearsal ends at the verdict, so stable's series carry stable's revision only.
+      problems.push(`stable Service series with revision ${m.destination_canonical_revision}`);
+    }
+  }
+  const out = {
+    ok: problems.length === 0,
+    problems,
+    mesh: { requests: t.requests, byCode: t.byCode, byRole: t.byRole, byReporter: t.byReporter, series: meshSeries.length },
+    authload: client,
+    segmentsCompared: client.segments,
+    prometheus: { requests: promTotal, histogramCount: histTotal, series: scraped.length, byRevision: byRev.map((r) => ({ ...r.metric, requests: Number(r.value[1]) })) },
+  };
+  log(`mesh check: ${out.ok ? "OK" : "FAILED"}: mesh ${t.requests} requests (${Object.entries(t.byCode).map(([c, n]) => `${c}: ${n}`).join(", ")}; waypoint ${t.byReporter.waypoint}, gateway ${t.byReporter.source}), authload's ${client.segments} finished segment(s) ${client.sent} requests, all equal to the mesh's counts of them, Prometheus ${promTotal} in ${scraped.length} series${problems.length ? `; ${problems.join("; ")}` : ""}`);
+  return out;
+}
+
 // The relabeling proof: exactly the Running pods' admin ports are scraped, with exactly
 // the target labels namespace, pod and rollouts_pod_template_hash, and the service's own
 // version label arrives intact.
@@ -429,8 +774,8 @@ async function verifyRelabeling(prom, { job, svc, namespace, log, scrapeMs }) {
   let last = "";
   while (Date.now() < deadline) {
     const t = await prom.targets();
-    const active = (t && t.activeTargets) || [];
-    const dropped = (t && t.droppedTargets) || [];
+    const active = ((t && t.activeTargets) || []).filter((a) => a.scrapePool === job);
+    const dropped = ((t && t.droppedTargets) || []).filter((d) => d.discoveredLabels && d.discoveredLabels.job === job);
     const up = active.filter((a) => a.health === "up");
     last = `active ${active.length} (${active.map((a) => `${a.scrapeUrl} ${a.health}${a.lastError ? ` ${a.lastError}` : ""}`).join("; ")}), dropped ${dropped.length}`;
     if (active.length === 2 && up.length === 2) {
@@ -499,55 +844,104 @@ function planMaxMs(plan, runSpecs, scale) {
   return total;
 }
 
-// authload, restarted whenever the weight changes: two targets (stable first), --weight =
-// percent to the canary. "none" mode (no-traffic scenario): the canary never gets any.
+// authload, in back-to-back segments of SEGMENT_S seconds, all of their requests to the
+// mesh (which splits them and outlives every segment). A segment ends by itself (its
+// --duration, then a drain that waits for every outstanding answer) and writes its JSON
+// report; the next one starts when the previous one's send window ends, so the rate
+// never dips. Each segment marks its requests (header x-rehearsal-segment), so that the
+// mesh's counts can be compared with each finished segment's own report exactly. The
+// segment running when the rehearsal ends is stopped (SIGINT: no report).
+const SEGMENT_S = 15;
 class Traffic {
   constructor(o) {
     Object.assign(this, o);
-    this.proc = null;
-    this.weight = null;
+    this.procs = new Set();
     this.seq = 0;
+    this.timer = null;
+    this.stopped = false;
   }
 
-  async set(w, why) {
-    const eff = this.mode === "none" ? 0 : w;
-    this.record.trafficWeights.push({ at: Date.now(), weight: eff });
-    if (this.proc && !this.proc.exited && eff === this.weight) {
-      if (eff !== w) this.log(`traffic: the canary still gets none (${why}; no-traffic scenario)`);
-      return;
-    }
-    await this.stop();
-    this.weight = eff;
+  async start() {
+    this.stopped = false;
+    this.startedAt = Date.now();
+    await this.segment();
+  }
+
+  async segment() {
+    if (this.stopped) return;
     const conns = Math.max(32, Math.ceil(this.rps * 0.8));
-    const json = path.join(this.out, `authload-${this.seq}.json`);
-    const args = ["--target", `127.0.0.1:${this.svc.stable.port}`, "--target", `127.0.0.1:${this.svc.canary.port}`, "--weight", String(eff), "--rate", this.rps.toFixed(1), "--connections", String(conns), "--duration", String(this.maxDurationS || 600), "--warmup", "0", "--timeout", "5", "--body", this.bodyFile, "--quiet", "--json", json];
-    this.proc = startProcess(`authload-${this.seq}`, this.authload, args, { logFile: path.join(this.out, `authload-${this.seq}.log`) });
-    this.record.traffic.push({ seq: this.seq, weight: eff, startedAt: Date.now(), args, why, json });
-    this.log(`traffic: authload ${eff}% to the canary, ${this.rps.toFixed(0)} req/s over ${conns} connections (${why})`);
-    this.seq++;
-    const p = this.proc;
+    const seq = this.seq++;
+    const json = path.join(this.out, `authload-${seq}.json`);
+    const args = ["--target", this.target, "--rate", this.rps.toFixed(1), "--connections", String(conns), "--duration", String(SEGMENT_S), "--warmup", "0", "--timeout", "5", "--body", this.bodyFile, "--header", `x-rehearsal-segment: ${seq}`, "--quiet", "--json", json];
+    const p = startProcess(`authload-${seq}`, this.authload, args, { logFile: path.join(this.out, `authload-${seq}.log`) });
+    const seg = { seq, startedAt: Date.now(), args, json };
+    this.record.traffic.push(seg);
+    this.procs.add(p);
+    if (seq === 0) this.log(`traffic: authload ${this.rps.toFixed(0)} req/s over ${conns} connections, all to the mesh at ${this.target}, in ${SEGMENT_S} s segments`);
     p.exitPromise.then((e) => {
-      if (this.proc === p) this.log(`traffic: authload exited by itself (${e.code ?? e.signal}); the canary gets no more traffic (log: ${p.logFile})`);
+      this.procs.delete(p);
+      seg.endedAt = Date.now();
+      seg.exit = e.code ?? e.signal;
+      if (fs.existsSync(json)) {
+        try {
+          seg.report = JSON.parse(fs.readFileSync(json, "utf8"));
+        } catch {
+          /* partial */
+        }
+      }
+      if (e.code !== 0 && !seg.stopped) this.log(`traffic: authload segment ${seq} exited with ${e.code ?? e.signal} (log: ${p.logFile})`);
     });
+    // Bounded: no new segment beyond the longest possible rehearsal.
+    if (Date.now() + SEGMENT_S * 1000 - this.startedAt < (this.maxDurationS || 600) * 1000) this.timer = setTimeout(() => this.segment(), SEGMENT_S * 1000);
     await sleep(100);
-    if (this.proc.exited) throw new Error(`authload exited at once (${this.proc.exited.code}): ${this.proc.lines.slice(-5).join(" | ")}`);
+    if (p.exited && p.exited.code !== 0) throw new Error(`authload exited at once (${p.exited.code}): ${p.lines.slice(-5).join(" | ")}`);
   }
 
-  async stop() {
-    if (!this.proc) return;
-    const p = this.proc;
-    this.proc = null;
-    const seg = this.record.traffic[this.record.traffic.length - 1];
-    if (!p.exited) await stopProcess(p, { signal: "SIGINT", graceMs: 2000 });
-    if (seg) seg.endedAt = Date.now();
-    if (seg && fs.existsSync(seg.json)) {
-      try {
-        seg.report = JSON.parse(fs.readFileSync(seg.json, "utf8"));
-      } catch {
-        /* partial */
-      }
-    }
+  async stop(why) {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const seg of this.record.traffic) if (!seg.endedAt) seg.stopped = true;
+    await Promise.all([...this.procs].map((p) => stopProcess(p, { signal: "SIGINT", graceMs: 2000 })));
+    this.log(`traffic: authload stopped (${why})`);
   }
+}
+
+// The mesh jobs' relabeling: exactly the waypoint pod and the gateway pod are scraped on
+// 15020 (their other ports and the auth-service pods dropped), with exactly the target
+// labels namespace and pod, and the istio labels arrive unchanged.
+async function verifyMeshRelabeling(prom, { jobs, meshPods, log, scrapeMs }) {
+  const deadline = Date.now() + Math.max(15000, 20 * scrapeMs);
+  let last = "";
+  while (Date.now() < deadline) {
+    const t = await prom.targets();
+    const problems = [];
+    let ready = true;
+    const out = {};
+    for (const [kind, job] of [["waypoint", jobs.waypoint], ["gateway", jobs.gateway]]) {
+      const active = ((t && t.activeTargets) || []).filter((a) => a.scrapePool === job);
+      const dropped = ((t && t.droppedTargets) || []).filter((d) => d.discoveredLabels && d.discoveredLabels.job === job);
+      last = `${job}: active ${active.map((a) => `${a.scrapeUrl} ${a.health}`).join("; ")}, dropped ${dropped.length}`;
+      if (active.length !== 1 || active[0].health !== "up") {
+        ready = false;
+        if (active.length > 1) problems.push(`${job}: ${active.length} active targets, expected the ${kind} pod's 15020 only`);
+        continue;
+      }
+      const a = active[0];
+      const keys = Object.keys(a.labels).sort().join(",");
+      if (keys !== "instance,job,namespace,pod") problems.push(`${job} target labels are ${keys}`);
+      if (a.labels.pod !== meshPods[kind].name || a.labels.namespace !== meshPods[kind].namespace) problems.push(`${job} target labels wrong: ${JSON.stringify(a.labels)}`);
+      if (!a.scrapeUrl.endsWith(`:${meshPods[kind].metricsPort}/stats/prometheus`)) problems.push(`${job} scraped at ${a.scrapeUrl}`);
+      out[kind] = { labels: a.labels, scrapeUrl: a.scrapeUrl, dropped: dropped.length };
+    }
+    if (problems.length) throw new Error(`relabeling (mesh jobs): ${problems.join("; ")}`);
+    if (ready) {
+      log(`relabeling: ${jobs.waypoint} scrapes the waypoint pod, ${jobs.gateway} the gateway pod, /stats/prometheus, target labels instance, job, namespace, pod; ${out.waypoint.dropped + out.gateway.dropped} other targets dropped`);
+      return out;
+    }
+    await sleep(200);
+  }
+  throw new Error(`Prometheus never scraped the mesh's waypoint and gateway: ${last}`);
 }
 
 main()

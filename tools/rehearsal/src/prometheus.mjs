@@ -91,6 +91,56 @@ export function podTargets(pod) {
       __meta_kubernetes_pod_labelpresent_app_kubernetes_io_component: "true",
       __meta_kubernetes_pod_label_rollouts_pod_template_hash: pod.hash,
       __meta_kubernetes_pod_labelpresent_rollouts_pod_template_hash: "true",
+      ...(pod.revision
+        ? { __meta_kubernetes_pod_label_service_istio_io_canonical_revision: pod.revision, __meta_kubernetes_pod_labelpresent_service_istio_io_canonical_revision: "true" }
+        : {}),
+    },
+  }));
+}
+
+// A pod Istio generates from a Gateway (the waypoint of a namespace, the ingress
+// gateway): container istio-proxy with the ports of Istio's gateway template (15020
+// metrics, the merged Prometheus endpoint; 15021 status; 15090 Envoy's own stats), the
+// labels Istio puts on it. Port 15020 is the mesh's metrics port for this reporter; the
+// other two point nowhere (relabeling must drop them).
+export function meshPodTargets(pod) {
+  const ports = [
+    { name: "metrics", containerPort: 15020, port: pod.metricsPort },
+    { name: "status-port", containerPort: 15021, port: 9 },
+    { name: "http-envoy-prom", containerPort: 15090, port: 9 },
+  ];
+  const label = (k, v) => ({ [`__meta_kubernetes_pod_label_${k}`]: v, [`__meta_kubernetes_pod_labelpresent_${k}`]: "true" });
+  return ports.map((port) => ({
+    targets: [`127.0.0.1:${port.port}`],
+    labels: {
+      __meta_kubernetes_namespace: pod.namespace,
+      __meta_kubernetes_pod_name: pod.name,
+      __meta_kubernetes_pod_ip: "127.0.0.1",
+      __meta_kubernetes_pod_uid: pod.uid || `${pod.name}-uid`,
+      __meta_kubernetes_pod_phase: "Running",
+      __meta_kubernetes_pod_ready: "true",
+      __meta_kubernetes_pod_node_name: "rehearsal-node",
+      __meta_kubernetes_pod_host_ip: "127.0.0.1",
+      __meta_kubernetes_pod_controller_kind: "ReplicaSet",
+      __meta_kubernetes_pod_controller_name: pod.name.replace(/-[a-z0-9]+$/, ""),
+      __meta_kubernetes_pod_container_name: "istio-proxy",
+      __meta_kubernetes_pod_container_image: "docker.io/istio/proxyv2:1.25.2",
+      __meta_kubernetes_pod_container_init: "false",
+      __meta_kubernetes_pod_container_port_name: port.name,
+      __meta_kubernetes_pod_container_port_number: String(port.containerPort),
+      __meta_kubernetes_pod_container_port_protocol: "TCP",
+      ...label("gateway_networking_k8s_io_gateway_name", pod.gateway),
+      ...label("gateway_networking_k8s_io_gateway_class_name", pod.gatewayClass),
+      ...label("istio_io_gateway_name", pod.gateway),
+      ...label("service_istio_io_canonical_name", pod.name.replace(/-[a-z0-9]+-[a-z0-9]+$/, "")),
+      ...label("service_istio_io_canonical_revision", "latest"),
+      ...label("sidecar_istio_io_inject", "false"),
+      __meta_kubernetes_pod_annotation_prometheus_io_scrape: "true",
+      __meta_kubernetes_pod_annotationpresent_prometheus_io_scrape: "true",
+      __meta_kubernetes_pod_annotation_prometheus_io_port: "15020",
+      __meta_kubernetes_pod_annotationpresent_prometheus_io_port: "true",
+      __meta_kubernetes_pod_annotation_prometheus_io_path: "/stats/prometheus",
+      __meta_kubernetes_pod_annotationpresent_prometheus_io_path: "true",
     },
   }));
 }
