@@ -254,7 +254,9 @@ async function main() {
   // subset stops the rehearsal before anything starts.
   const compile = (canary) => {
     const labels = { ...podLabels, "rollouts-pod-template-hash": canary.hash, "service.istio.io/canonical-revision": canary.revision };
-    const argCtx = { canaryHash: canary.hash, stableHash: stableRelease.hash, canaryRevision: canary.revision, stableRevision: stableRelease.revision, podTemplateLabels: labels, namespace: opt.namespace, rolloutName: opt.rollout };
+    // CD's patch sets the release label on the Rollout (the analyses read it there) and on
+    // the pod template (the mesh reports it): both carry this canary's revision.
+    const argCtx = { canaryHash: canary.hash, stableHash: stableRelease.hash, canaryRevision: canary.revision, stableRevision: stableRelease.revision, podTemplateLabels: labels, labels: { ...(manifests.rollout.obj.metadata.labels || {}), "service.istio.io/canonical-revision": canary.revision }, namespace: opt.namespace, rolloutName: opt.rollout };
     const specs = [];
     for (const s of plan.steps) if (s.kind === "analysis") specs.push({ kind: "step", step: s.i, analysis: s.analysis, metrics: buildRunMetrics(s.analysis, manifests.templates, argCtx, N) });
     if (plan.background) specs.push({ kind: "background", step: plan.background.startingStep, analysis: plan.background.analysis, metrics: buildRunMetrics(plan.background.analysis, manifests.templates, argCtx, N) });
