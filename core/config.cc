@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <variant>
 
+#include "core/json_escape.h"
+
 namespace paystream::core {
 namespace {
 
@@ -246,6 +248,40 @@ std::string config_help_text() {
     text += " |\n";
   }
   return text;
+}
+
+std::string config_json(const Config& config) {
+  struct Visitor {
+    const Config& config;
+    std::string& out;
+    void operator()(const IntRange& r) const {
+      out += std::to_string(static_cast<uint64_t>(config.*r.field));
+    }
+    void operator()(const RealRange& r) const { out += std::to_string(config.*r.field); }
+    void operator()(const Flag& f) const { out += config.*f.field ? "true" : "false"; }
+    void operator()(const Text& t) const { append_json_string(out, config.*t.field); }
+    void operator()(const Level&) const {
+      append_json_string(out, log_level_name(config.log_level));
+    }
+    void operator()(const Seed&) const {
+      out += config.random_seed ? std::to_string(*config.random_seed) : "null";
+    }
+  };
+  std::string out = "{";
+  for (const Variable& v : kVariables) {
+    if (out.size() > 1) out += ',';
+    append_json_string(out, v.name);
+    out += ':';
+    std::visit(Visitor{config, out}, v.target);
+  }
+  out += '}';
+  return out;
+}
+
+std::vector<std::string_view> config_variable_names() {
+  std::vector<std::string_view> names;
+  for (const Variable& v : kVariables) names.emplace_back(v.name);
+  return names;
 }
 
 std::string_view log_level_name(LogLevel level) {

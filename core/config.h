@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace paystream::core {
 
@@ -66,6 +67,13 @@ ConfigResult load_config(const EnvLookup& lookup);
 // The `--help` text: every variable with its default and accepted range.
 // docs/config.md is this text, checked by a test.
 std::string config_help_text();
+
+// The configuration in force as one JSON object, a member per variable in the
+// table's order (file paths shown, never a file's content). /admin/state shows it.
+std::string config_json(const Config& config);
+
+// Every variable's name, in the order of --help and config_json.
+std::vector<std::string_view> config_variable_names();
 
 std::string_view log_level_name(LogLevel level);
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <map>
 #include <sstream>
 #include <string>
@@ -139,4 +141,47 @@ TEST(Config, Loopback) {
 }
 
 }  // namespace
+// One table drives parsing, --help and the JSON /admin/state shows: each lists every
+// variable, in the same order.
+TEST(Config, HelpAndJsonListEveryVariableInTableOrder) {
+  const std::vector<std::string_view> names = config_variable_names();
+  ASSERT_GE(names.size(), 28u);
+  const std::string help = config_help_text();
+  const std::string json = config_json(Config{});
+  size_t help_at = 0;
+  size_t json_at = 0;
+  for (std::string_view name : names) {
+    std::string help_row = "| `";
+    help_row.append(name).append("` |");
+    std::string json_member = "\"";
+    json_member.append(name).append("\":");
+    const size_t h = help.find(help_row, help_at);
+    const size_t j = json.find(json_member, json_at);
+    ASSERT_NE(h, std::string::npos) << name << " missing from --help (or out of order)";
+    ASSERT_NE(j, std::string::npos) << name << " missing from config_json (or out of order)";
+    help_at = h;
+    json_at = j;
+  }
+  EXPECT_EQ(std::count(json.begin(), json.end(), ':'), static_cast<std::ptrdiff_t>(names.size()))
+      << json;
+}
+
+TEST(Config, JsonShowsTheValuesInForce) {
+  ConfigResult r = load({{"PORT", "1234"},
+                         {"ADMIN_TOKEN_FILE", "/etc/tok\"en"},
+                         {"SUCCESS_RATE", "0.5"},
+                         {"LOG_LEVEL", "warn"},
+                         {"RANDOM_SEED", "77"},
+                         {"ADMIN_ALLOW_UNAUTHENTICATED", "true"}});
+  ASSERT_FALSE(r.error);
+  const std::string json = config_json(r.config);
+  EXPECT_NE(json.find(R"("PORT":1234,)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("ADMIN_TOKEN_FILE":"/etc/tok\"en")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("SUCCESS_RATE":0.500000)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("LOG_LEVEL":"warn")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("RANDOM_SEED":77)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("ADMIN_ALLOW_UNAUTHENTICATED":true)"), std::string::npos) << json;
+  EXPECT_NE(config_json(Config{}).find(R"("RANDOM_SEED":null)"), std::string::npos);
+}
+
 }  // namespace paystream::core

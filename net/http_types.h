@@ -12,7 +12,7 @@ struct Header {
   std::string_view value;  // surrounding whitespace trimmed
 };
 
-// A complete request. Its views stay valid only during Handler::handle():
+// A complete request. Its views stay valid only while the route's Handler runs:
 // a handler copies what it needs before answering later.
 struct Request {
   std::string_view method;

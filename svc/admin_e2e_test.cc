@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "core/config.h"
 #include "svc/testing/authd.h"
 
 namespace paystream::svc {
@@ -328,6 +329,10 @@ TEST_F(Admin, StateShowsTheProcessorCredentialByFingerprintOnly) {
   ASSERT_TRUE(state);
   EXPECT_EQ(json_member(state->body, "reactors"), "3");
   EXPECT_EQ(json_member(state->body, "admin_auth"), "\"bearer_token\"");
+  for (std::string_view name : paystream::core::config_variable_names()) {
+    EXPECT_NE(state->body.find("\"" + std::string(name) + "\":"), std::string::npos)
+        << name << " missing from /admin/state";
+  }
   const std::string first = json_member(state->body, "fingerprint");
   EXPECT_EQ(first.size(), 10u) << state->body;  // 8 hex, quoted
   EXPECT_EQ(state->body.find("bank-key"), std::string::npos);

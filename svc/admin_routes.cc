@@ -117,54 +117,12 @@ std::string state_json(const AdminContext& context) {
   }
   out += '}';
   append_field(out, "config");
-  out += config_json(*context.config);
+  out += core::config_json(*context.config);
   out += '}';
   return out;
 }
 
 }  // namespace
-
-std::string config_json(const core::Config& c) {
-  std::string out = "{";
-  append_number(out, "PORT", static_cast<uint64_t>(c.port));
-  append_text(out, "BIND_ADDR", c.bind_addr);
-  append_number(out, "ADMIN_PORT", static_cast<uint64_t>(c.admin_port));
-  append_text(out, "ADMIN_BIND_ADDR", c.admin_bind_addr);
-  append_text(out, "ADMIN_TOKEN_FILE", c.admin_token_file);
-  append_field(out, "ADMIN_ALLOW_UNAUTHENTICATED");
-  out += c.admin_allow_unauthenticated ? "true" : "false";
-  append_number(out, "REACTORS", static_cast<uint64_t>(c.reactors));
-  append_number(out, "MAX_CONNECTIONS", static_cast<uint64_t>(c.max_connections));
-  append_number(out, "MAX_HEADER_BYTES", static_cast<uint64_t>(c.max_header_bytes));
-  append_number(out, "MAX_BODY_BYTES", static_cast<uint64_t>(c.max_body_bytes));
-  append_number(out, "HEADER_TIMEOUT_MS", static_cast<uint64_t>(c.header_timeout_ms));
-  append_number(out, "BODY_TIMEOUT_MS", static_cast<uint64_t>(c.body_timeout_ms));
-  append_number(out, "IDLE_TIMEOUT_MS", static_cast<uint64_t>(c.idle_timeout_ms));
-  append_number(out, "DRAIN_DELAY_MS", static_cast<uint64_t>(c.drain_delay_ms));
-  append_number(out, "DRAIN_TIMEOUT_MS", static_cast<uint64_t>(c.drain_timeout_ms));
-  append_text(out, "LOG_LEVEL", core::log_level_name(c.log_level));
-  append_text(out, "SERVICE_VERSION", c.service_version);
-  append_number(out, "LATENCY_BASE_MS", static_cast<uint64_t>(c.latency_base_ms));
-  append_number(out, "LATENCY_JITTER_MS", static_cast<uint64_t>(c.latency_jitter_ms));
-  append_number(out, "PROCESSOR_TIMEOUT_MS", static_cast<uint64_t>(c.processor_timeout_ms));
-  append_field(out, "SUCCESS_RATE");
-  out += std::to_string(c.success_rate);
-  append_field(out, "ERROR_RATE");
-  out += std::to_string(c.error_rate);
-  append_field(out, "SLOW_RATE");
-  out += std::to_string(c.slow_rate);
-  append_number(out, "SLOW_LATENCY_MS", static_cast<uint64_t>(c.slow_latency_ms));
-  append_field(out, "RANDOM_SEED");
-  out += c.random_seed ? std::to_string(*c.random_seed) : "null";
-  append_text(out, "PROCESSOR_API_KEY_FILE", c.processor_api_key_file);
-  append_number(out, "CB_FAILURE_THRESHOLD", static_cast<uint64_t>(c.cb_failure_threshold));
-  append_number(out, "CB_OPEN_TIMEOUT_MS", static_cast<uint64_t>(c.cb_open_timeout_ms));
-  append_number(out, "CB_HALF_OPEN_MAX_REQUESTS",
-                static_cast<uint64_t>(c.cb_half_open_max_requests));
-  append_number(out, "CB_INTERVAL_MS", static_cast<uint64_t>(c.cb_interval_ms));
-  out += '}';
-  return out;
-}
 
 void add_admin_routes(net::Router& router, const AdminContext& context) {
   const AdminContext* ctx = &context;

@@ -30,8 +30,4 @@ struct AdminContext {
 // `context` must outlive the router.
 void add_admin_routes(net::Router& router, const AdminContext& context);
 
-// The configuration in force as JSON: every variable but no secret (secret files
-// are named by path only).
-std::string config_json(const core::Config& config);
-
 }  // namespace paystream::svc
