@@ -102,9 +102,16 @@ const fixtures = [
     const s = step(cd, "plan", (x) => x.id === "release");
     s.run = s.run.replace(/\[\[ "\$\{ref%@\*\}" != "\$repo" \|\| ! "\$\{ref#\*@\}" =~ \^sha256:\[0-9a-f\]\{64\}\$ \]\]/, "false");
   }],
-  ["cd: canary-live sets the canonical-revision label outside the image patch", /staging: one Rollout patch/, () => ({
-    canaryLive: variant("canary-live-no-label", (t) => t.replace(/,\{"op":"add","path":"\/spec\/template\/metadata\/labels\/service\.istio\.io~1canonical-revision","value":"%s"\}' \\\n  "\$image_ref" "\$tag" "\$tag"\)/,
-      `' \\\n  "$image_ref" "$tag")`)),
+  ["cd: canary-live sets the pods' canonical-revision label outside the image patch", /staging: one Rollout patch/, () => ({
+    canaryLive: variant("canary-live-no-pod-label", (t) => t.replace(/,\{"op":"add","path":"\/spec\/template\/metadata\/labels\/service\.istio\.io~1canonical-revision","value":"%s"\}' \\\n  "\$image_ref" "\$tag" "\$tag" "\$tag"\)/,
+      `' \\\n  "$image_ref" "$tag" "$tag")`)),
+  })],
+  ["cd: canary-live's patch misses the Rollout's canonical-revision label (the analyses would judge the old release)", /production: one Rollout patch/, () => ({
+    canaryLive: variant("canary-live-no-rollout-label", (t) => t.replace(/\{"op":"add","path":"\/metadata\/labels\/service\.istio\.io~1canonical-revision","value":"%s"\},(.*)' \\\n  "\$image_ref" "\$tag" "\$tag" "\$tag"\)/,
+      `$1' \\\n  "$image_ref" "$tag" "$tag")`)),
+  })],
+  ["cd: canary-live replaces the Rollout's label (fails on a Rollout that has none yet)", /staging: one Rollout patch/, () => ({
+    canaryLive: variant("canary-live-replace-label", (t) => t.replace('{"op":"add","path":"/metadata/labels/service.istio.io~1canonical-revision"', '{"op":"replace","path":"/metadata/labels/service.istio.io~1canonical-revision"')),
   })],
   ["cd: canary-live deploys the tag instead of the digest", /production: one Rollout patch/, () => ({
     canaryLive: variant("canary-live-tag", (t) => t.replace('  image_ref=$image # by digest', '  image_ref=${image%@*}:$tag')),

@@ -14,8 +14,11 @@
 //     digest deploy   --image and --load-image are plan-job outputs that the plan validated
 //                     as REPO@sha256:<64 hex>; no tag-only reference in the deploy step;
 //     one patch       tools/canary-live --dry-run with the step's arguments prints ONE
-//                     Rollout patch setting the image (the digest), SERVICE_VERSION and the
-//                     label service.istio.io/canonical-revision to the release.
+//                     Rollout patch; applied (RFC 6902) to the Rollout of k8s/, as it is
+//                     and without the release labels, it sets the image (the digest),
+//                     SERVICE_VERSION and the label service.istio.io/canonical-revision
+//                     of the Rollout (read by the analyses) and of its pod template
+//                     (reported by the mesh) to the release.
 //   CI (ci.yaml):
 //     tag rules       the `meta` step of the image job, executed with bash for a push to the
 //                     default branch, a release tag, a mismatched release tag, another
@@ -118,6 +121,59 @@ function resolve(wf, job, step, word) {
 }
 
 const normIf = (s) => String(s ?? "").replace(/^\s*\$\{\{\s*/, "").replace(/\s*\}\}\s*$/, "").replace(/\s+/g, "");
+
+// RFC 6902 (test, add, replace, remove) on a copy of DOC; throws on an op that would fail.
+export function applyJsonPatch(doc, ops) {
+  const out = structuredClone(doc);
+  const parse = (ptr) => {
+    if (typeof ptr !== "string" || (ptr !== "" && !ptr.startsWith("/"))) throw new Error(`bad JSON pointer "${ptr}"`);
+    return ptr === "" ? [] : ptr.slice(1).split("/").map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
+  };
+  const parentOf = (tokens, op) => {
+    let node = out;
+    for (const t of tokens.slice(0, -1)) {
+      if (node === null || typeof node !== "object" || !Object.prototype.hasOwnProperty.call(node, t))
+        throw new Error(`${op.op} ${op.path}: the parent does not exist`);
+      node = node[t];
+    }
+    if (node === null || typeof node !== "object") throw new Error(`${op.op} ${op.path}: the parent is not an object or array`);
+    return node;
+  };
+  const index = (arr, t, op, append) => {
+    if (append && t === "-") return arr.length;
+    if (!/^(0|[1-9][0-9]*)$/.test(t) || Number(t) > arr.length - (append ? 0 : 1)) throw new Error(`${op.op} ${op.path}: no such array index`);
+    return Number(t);
+  };
+  for (const op of ops) {
+    const tokens = parse(op.path);
+    if (!tokens.length) throw new Error(`${op.op} on the whole document is not supported`);
+    const parent = parentOf(tokens, op);
+    const key = tokens[tokens.length - 1];
+    const exists = Array.isArray(parent) ? /^(0|[1-9][0-9]*)$/.test(key) && Number(key) < parent.length : Object.prototype.hasOwnProperty.call(parent, key);
+    switch (op.op) {
+      case "test":
+        if (!exists || JSON.stringify(parent[Array.isArray(parent) ? Number(key) : key]) !== JSON.stringify(op.value))
+          throw new Error(`test ${op.path}: the value is not ${JSON.stringify(op.value)}`);
+        break;
+      case "add":
+        if (Array.isArray(parent)) parent.splice(index(parent, key, op, true), 0, op.value);
+        else parent[key] = op.value; // an existing member is replaced
+        break;
+      case "replace":
+        if (!exists) throw new Error(`replace ${op.path}: the target does not exist`);
+        parent[Array.isArray(parent) ? Number(key) : key] = op.value;
+        break;
+      case "remove":
+        if (!exists) throw new Error(`remove ${op.path}: the target does not exist`);
+        if (Array.isArray(parent)) parent.splice(Number(key), 1);
+        else delete parent[key];
+        break;
+      default:
+        throw new Error(`unsupported op "${op.op}"`);
+    }
+  }
+  return out;
+}
 
 // --- manifests -----------------------------------------------------------------------------
 export function loadK8s(dir) {
@@ -331,16 +387,39 @@ export function checkCd({ cd, k8s, canaryLive, root }) {
       } catch {
         p.push(`cannot parse the patch: ${patches[0]}`);
       }
-      if (ops) {
-        const has = (op, ptr, value) => ops.some((o) => (Array.isArray(op) ? op.includes(o.op) : o.op === op) && o.path === ptr && o.value === value);
-        if (!has("replace", "/spec/template/spec/containers/0/image", sample[varName(option(args, "--image"))]))
-          p.push("the patch does not set the container image to the digest reference");
-        if (!has("replace", "/spec/template/spec/containers/0/env/0/value", SAMPLE.tag)) p.push("the patch does not set SERVICE_VERSION (env/0) to the release");
-        if (!has(["add", "replace"], `/spec/template/metadata/labels/${LABEL.replace("/", "~1")}`, SAMPLE.tag))
-          p.push(`the patch does not set the pod label ${LABEL} to the release`);
+      if (ops && !Array.isArray(ops)) p.push(`the patch is not a JSON-patch array: ${m[1]}`);
+      else if (ops && !rollout) p.push(`no Rollout ${nsName}/${rolloutName} in k8s/ to apply the patch to`);
+      else if (ops) {
+        // Applied (RFC 6902) to the Rollout as k8s/ has it, and to the same Rollout without
+        // the release labels (a Rollout no release patch has touched yet): both must come out
+        // with the digest, SERVICE_VERSION and both labels set to the release.
+        const unlabelled = structuredClone(rollout);
+        delete ((unlabelled.metadata || {}).labels || {})[LABEL];
+        delete ((((unlabelled.spec || {}).template || {}).metadata || {}).labels || {})[LABEL];
+        const image = sample[varName(option(args, "--image"))];
+        for (const [what, target] of [["k8s/", rollout], ["k8s/ without the release labels", unlabelled]]) {
+          let after;
+          try {
+            after = applyJsonPatch(target, ops);
+          } catch (e) {
+            p.push(`applied to the Rollout of ${what}: ${e.message}`);
+            continue;
+          }
+          const container = (((after.spec || {}).template || {}).spec || {}).containers?.[0] || {};
+          const env0 = (container.env || [])[0] || {};
+          const rolloutLabel = ((after.metadata || {}).labels || {})[LABEL];
+          const podLabel = ((((after.spec || {}).template || {}).metadata || {}).labels || {})[LABEL];
+          if (container.image !== image) p.push(`applied to the Rollout of ${what}: the image is "${container.image}", not the digest reference ${image}`);
+          if (env0.name !== "SERVICE_VERSION" || env0.value !== SAMPLE.tag)
+            p.push(`applied to the Rollout of ${what}: env/0 is ${env0.name}=${env0.value}, not SERVICE_VERSION=${SAMPLE.tag}`);
+          if (rolloutLabel !== SAMPLE.tag)
+            p.push(`applied to the Rollout of ${what}: the Rollout's label ${LABEL} (read by the analyses) is "${rolloutLabel ?? "(unset)"}", not the release ${SAMPLE.tag}`);
+          if (podLabel !== SAMPLE.tag)
+            p.push(`applied to the Rollout of ${what}: the pod template's label ${LABEL} (reported by the mesh) is "${podLabel ?? "(unset)"}", not the release ${SAMPLE.tag}`);
+        }
       }
     }
-    results.push(result(`cd/${id}: one Rollout patch sets the image digest, SERVICE_VERSION and ${LABEL}`, p));
+    results.push(result(`cd/${id}: one Rollout patch sets the image digest, SERVICE_VERSION and ${LABEL} on the Rollout and its pods`, p));
   }
   return results;
 }
