@@ -35,7 +35,8 @@ const real = [...checkCd({ cd: realCd, k8s, canaryLive, root }), ...checkCi({ ci
 for (const r of real) report(r.ok, `policy: ${r.name}`, r.detail);
 
 const step = (wf, job, pred) => wf.jobs[job].steps.find(pred);
-const abortStep = (wf, job) => step(wf, job, (s) => /rollouts\s+abort/.test(s.run || ""));
+const isAbort = (s) => /rollouts\s+abort/.test(s.run || "") && !/tools\/canary-live/.test(s.run || "");
+const abortStep = (wf, job) => step(wf, job, isAbort);
 const deployStep = (wf, job) => step(wf, job, (s) => /tools\/canary-live/.test(s.run || ""));
 const metaStep = (wf) => step(wf, "image", (s) => s.id === "meta");
 const variant = (name, edit) => {  // a copy of tools/canary-live with one edit
@@ -50,7 +51,7 @@ const variant = (name, edit) => {  // a copy of tools/canary-live with one edit
 // [fixture, the check that must fail (regex on its name), mutate(cd, ci) -> {canaryLive?}]
 const fixtures = [
   ["cd: no abort step", /staging: an abort step runs/, (cd) => {
-    cd.jobs.staging.steps = cd.jobs.staging.steps.filter((s) => !/rollouts\s+abort/.test(s.run || ""));
+    cd.jobs.staging.steps = cd.jobs.staging.steps.filter((s) => !isAbort(s));
   }],
   ["cd: the abort step runs on failure() only (not when cancelled or timed out)", /staging: an abort step runs/, (cd) => {
     abortStep(cd, "staging").if = "${{ failure() }}";
@@ -76,6 +77,22 @@ const fixtures = [
   ["cd: the abort step aborts another release's canary", /staging: the abort step aborts the Rollout/, (cd) => {
     const s = abortStep(cd, "staging");
     s.run = s.run.replace('if [[ "$revision" != "$TAG" ]]; then', 'if [[ -z "$revision" ]]; then');
+  }],
+  ["cd: the abort step aborts a rollout paused inconclusive (canary-live exit 11)", /staging: the abort step aborts the Rollout/, (cd) => {
+    const s = abortStep(cd, "staging");
+    s.run = s.run.replace(/if \[\[ "\$CANARY_OUTCOME" == inconclusive[^]*?\n {0,}fi\n/, "");
+  }],
+  ["cd: the abort step leaves any inconclusive pause, also when the job was cancelled or timed out", /production: the abort step aborts the Rollout/, (cd) => {
+    const s = abortStep(cd, "production");
+    s.run = s.run.replace('if [[ "$CANARY_OUTCOME" == inconclusive && ', "if [[ ");
+  }],
+  ["cd: the deploy step does not record canary-live's outcome for the abort step", /staging: the abort step aborts the Rollout/, (cd) => {
+    const s = deployStep(cd, "staging");
+    s.run = s.run.replace('echo "outcome=$outcome" >>"$GITHUB_OUTPUT"', 'echo "outcome: $outcome"');
+  }],
+  ["cd: the deploy step passes on an inconclusive pause (the next environment would start)", /production: the abort step aborts the Rollout/, (cd) => {
+    const s = deployStep(cd, "production");
+    s.run = s.run.replace('exit "$status"', '[[ $outcome == inconclusive ]] || exit "$status"');
   }],
   ["cd: the job deploys a namespace with no such Rollout in k8s/", /staging: the abort step aborts the Rollout/, (cd) => {
     cd.jobs.staging.env.NAMESPACE = "paystream-stage";
