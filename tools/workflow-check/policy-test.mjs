@@ -48,7 +48,7 @@ const variant = (name, edit) => {  // a copy of tools/canary-live with one edit
   return f;
 };
 
-// [fixture, the check that must fail (regex on its name), mutate(cd, ci) -> {canaryLive?}]
+// [fixture, the check that must fail (regex on its name), mutate(cd, ci, k8s) -> {canaryLive?}]
 const fixtures = [
   ["cd: no abort step", /staging: an abort step runs/, (cd) => {
     cd.jobs.staging.steps = cd.jobs.staging.steps.filter((s) => !isAbort(s));
@@ -103,6 +103,10 @@ const fixtures = [
   ["cd: canary-live gives up before the Rollout's steps can finish", /production: timeouts fit/, (cd) => {
     cd.env.ROLLOUT_TIMEOUT_SECONDS = "600";
     cd.jobs.production["timeout-minutes"] = 15;
+  }],
+  ["cd: the production Rollout's bake grows to 30 measurements, the workflow's timeouts unchanged", /production: timeouts fit/, (_cd, _ci, docs) => {
+    const bake = docs.find((d) => d.kind === "AnalysisTemplate" && d.metadata.name === "auth-service-bake" && d.metadata.namespace === "paystream");
+    for (const m of bake.spec.metrics) if (m.count) m.count = 30;
   }],
   ["cd: deploys the service image by tag", /staging: deploys every image by the digest/, (cd) => {
     const s = deployStep(cd, "staging");
@@ -160,20 +164,22 @@ const fixtures = [
 for (const [name, expect, mutate] of fixtures) {
   const cd = structuredClone(realCd);
   const ci = structuredClone(realCi);
+  const docs = structuredClone(k8s);
   let extra;
   try {
-    extra = mutate(cd, ci) || {};
+    extra = mutate(cd, ci, docs) || {};
   } catch (e) {
     report(false, `negative fixture "${name}" applies`, String(e));
     continue;
   }
-  if (JSON.stringify(cd) === JSON.stringify(realCd) && JSON.stringify(ci) === JSON.stringify(realCi) && !extra.canaryLive) {
+  if (JSON.stringify(cd) === JSON.stringify(realCd) && JSON.stringify(ci) === JSON.stringify(realCi) &&
+    JSON.stringify(docs) === JSON.stringify(k8s) && !extra.canaryLive) {
     report(false, `negative fixture "${name}" changes something`);
     continue;
   }
-  // A fixture named "cd: ..." breaks cd.yaml or canary-live, "ci: ..." ci.yaml.
+  // A fixture named "cd: ..." breaks cd.yaml, canary-live or k8s/ for CD, "ci: ..." ci.yaml.
   const results = name.startsWith("cd:")
-    ? checkCd({ cd, k8s, canaryLive: extra.canaryLive || canaryLive, root })
+    ? checkCd({ cd, k8s: docs, canaryLive: extra.canaryLive || canaryLive, root })
     : checkCi({ ci, root });
   const hit = results.filter((r) => expect.test(r.name));
   const caught = hit.length > 0 && hit.some((r) => !r.ok);

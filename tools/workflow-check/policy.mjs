@@ -203,13 +203,18 @@ export function loadK8s(dir) {
 }
 
 // The least time a rollout of this Rollout takes: its pauses and its step analyses (each
-// metric's initialDelay + count x interval; the longest metric of the step).
-export function rolloutSeconds(docs, rollout) {
+// metric's initialDelay + count x interval; the longest metric of the step). With
+// { parts: true }: [total, [seconds of each pause or analysis step]].
+export function rolloutSeconds(docs, rollout, { parts = false } = {}) {
   const ns = rollout.metadata.namespace;
   let total = 0;
+  const each = [];
   const steps = (((rollout.spec || {}).strategy || {}).canary || {}).steps || [];
   for (const s of steps) {
-    if (s.pause) total += durationSeconds(s.pause.duration);
+    if (s.pause) {
+      total += durationSeconds(s.pause.duration);
+      each.push(durationSeconds(s.pause.duration));
+    }
     if (s.analysis) {
       let longest = 0;
       for (const t of s.analysis.templates || []) {
@@ -220,9 +225,10 @@ export function rolloutSeconds(docs, rollout) {
         }
       }
       total += longest;
+      each.push(longest);
     }
   }
-  return total;
+  return parts ? [total, each] : total;
 }
 
 // --- CD -----------------------------------------------------------------------------------
@@ -431,13 +437,13 @@ export function checkCd({ cd, k8s, canaryLive, root }) {
     p = [];
     const watch = Number(resolve(cd, job, deploy, option(args, "--timeout")));
     const jobSeconds = Number(job["timeout-minutes"]) * 60;
-    const need = rollout ? rolloutSeconds(k8s, rollout) : NaN;
+    const [need, stepParts] = rollout ? rolloutSeconds(k8s, rollout, { parts: true }) : [NaN, []];
     if (!Number.isFinite(watch)) p.push("the deploy step must pass --timeout (seconds)");
     else if (!(watch >= need + 300)) p.push(`--timeout ${watch}s does not cover the Rollout's steps (${need}s) + 300s of start-up`);
     if (!Number.isFinite(jobSeconds)) p.push("the job has no timeout-minutes");
     else if (!(jobSeconds >= watch + 300 && jobSeconds <= watch + 1800))
       p.push(`timeout-minutes ${job["timeout-minutes"]} (${jobSeconds}s) must be 300-1800s above --timeout ${watch}s (set-up and the abort step)`);
-    results.push(result(`cd/${id}: timeouts fit the rollout (steps ${need}s, watch ${watch}s, job ${jobSeconds}s)`, p));
+    results.push(result(`cd/${id}: timeouts fit the rollout (steps ${need}s = ${stepParts.join(" + ") || 0}, watch ${watch}s, job ${jobSeconds}s)`, p));
 
     // Digest deploy.
     p = [];
