@@ -9,7 +9,9 @@
 #                                for Prometheus and Vault; 9443, a port allowed only to
 #                                other peers, or a policy without 8443 fails on minikube;
 #   tools/canary-live --dry-run  the single patch (image or digest, SERVICE_VERSION and the
-#                                canonical-revision label), the fault path;
+#                                canonical-revision label of the Rollout and of its pods),
+#                                applied to the Rollouts of k8s/ with and without the
+#                                labels; the fault path;
 #   tools/canary-live            against a stub kubectl that replays Rollout states: exit 0
 #                                promoted, 10 aborted, 11 paused inconclusive, 1 timeout;
 #                                a stale (unobserved) status is never taken for promotion;
@@ -194,10 +196,51 @@ status=$?
 patch_lines=$(grep -c -- "patch rollout auth-service --type=json" <<<"$out")
 ok=1
 if ((status == 0 && patch_lines == 1)) && [[ $(calls | wc -l) -eq 0 ]] &&
-  grep -qF '{"op":"test","path":"/spec/template/spec/containers/0/env/0/name","value":"SERVICE_VERSION"},{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"ghcr.io/paystream/auth-service:sha-0123456789ab"},{"op":"replace","path":"/spec/template/spec/containers/0/env/0/value","value":"sha-0123456789ab"},{"op":"add","path":"/spec/template/metadata/labels/service.istio.io~1canonical-revision","value":"sha-0123456789ab"}]' <<<"$out"; then
+  grep -qF '{"op":"test","path":"/spec/template/spec/containers/0/env/0/name","value":"SERVICE_VERSION"},{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"ghcr.io/paystream/auth-service:sha-0123456789ab"},{"op":"replace","path":"/spec/template/spec/containers/0/env/0/value","value":"sha-0123456789ab"},{"op":"add","path":"/metadata/labels/service.istio.io~1canonical-revision","value":"sha-0123456789ab"},{"op":"add","path":"/spec/template/metadata/labels/service.istio.io~1canonical-revision","value":"sha-0123456789ab"}]' <<<"$out"; then
   ok=0
 fi
-check "canary-live --dry-run: one patch sets image, SERVICE_VERSION and the canonical-revision label, nothing invoked" $ok "$out$(calls)"
+check "canary-live --dry-run: one patch sets image, SERVICE_VERSION and the canonical-revision label of the Rollout and its pods, nothing invoked" $ok "$out$(calls)"
+# The plan's patch applied (RFC 6902) to the Rollouts of k8s/, as they are and without the
+# release labels: both labels come out as the release, whether or not they existed.
+cat >"$work/apply-patch.py" <<'EOF2'
+import copy, json, re, sys, yaml
+plan, manifest, strip = sys.argv[1], sys.argv[2], sys.argv[3] == "strip"
+label = "service.istio.io/canonical-revision"
+line = next(l for l in open(plan) if " patch rollout " in l)
+ops = json.loads(re.search(r"-p '(.*)'\s*$", line).group(1))
+doc = next(d for d in yaml.safe_load_all(open(manifest)) if d and d.get("kind") == "Rollout")
+if strip:
+    doc["metadata"]["labels"].pop(label, None)
+    doc["spec"]["template"]["metadata"]["labels"].pop(label, None)
+doc = copy.deepcopy(doc)
+for op in ops:
+    *parents, key = [t.replace("~1", "/").replace("~0", "~") for t in op["path"][1:].split("/")]
+    node = doc
+    for t in parents:
+        node = node[int(t)] if isinstance(node, list) else node[t]  # KeyError: no parent
+    k = int(key) if isinstance(node, list) else key
+    if op["op"] == "test":
+        assert node[k] == op["value"], f"test {op['path']} failed"
+    elif op["op"] == "replace":
+        assert isinstance(node, list) or key in node, f"replace {op['path']}: no such member"
+        node[k] = op["value"]
+    elif op["op"] == "add" and not isinstance(node, list):
+        node[k] = op["value"]
+    else:
+        sys.exit(f"unsupported op {op}")
+c = doc["spec"]["template"]["spec"]["containers"][0]
+print(doc["metadata"]["labels"].get(label), doc["spec"]["template"]["metadata"]["labels"].get(label),
+      c["env"][0]["name"], c["env"][0]["value"], c["image"])
+EOF2
+printf '%s\n' "$out" >"$work/plan.txt"
+for manifest in k8s/paystream/90-rollout.yaml k8s/paystream-staging/90-rollout.yaml; do
+  for variant in as-is strip; do
+    applied="$(python3 "$work/apply-patch.py" "$work/plan.txt" "$manifest" "$variant" 2>&1)"
+    want="sha-0123456789ab sha-0123456789ab SERVICE_VERSION sha-0123456789ab ghcr.io/paystream/auth-service:sha-0123456789ab"
+    check "canary-live's patch applied to $manifest ($variant): both labels, SERVICE_VERSION and the image are the release" \
+      "$([[ "$applied" == "$want" ]]; echo $?)" "got:  $applied"$'\n'"want: $want"
+  done
+done
 digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 out="$(tools/canary-live --dry-run --tag sha-0123456789ab --image "ghcr.io/paystream/auth-service@$digest" 2>&1)"
 ok=1

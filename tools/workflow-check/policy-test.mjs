@@ -35,7 +35,8 @@ const real = [...checkCd({ cd: realCd, k8s, canaryLive, root }), ...checkCi({ ci
 for (const r of real) report(r.ok, `policy: ${r.name}`, r.detail);
 
 const step = (wf, job, pred) => wf.jobs[job].steps.find(pred);
-const abortStep = (wf, job) => step(wf, job, (s) => /rollouts\s+abort/.test(s.run || ""));
+const isAbort = (s) => /rollouts\s+abort/.test(s.run || "") && !/tools\/canary-live/.test(s.run || "");
+const abortStep = (wf, job) => step(wf, job, isAbort);
 const deployStep = (wf, job) => step(wf, job, (s) => /tools\/canary-live/.test(s.run || ""));
 const metaStep = (wf) => step(wf, "image", (s) => s.id === "meta");
 const variant = (name, edit) => {  // a copy of tools/canary-live with one edit
@@ -47,10 +48,10 @@ const variant = (name, edit) => {  // a copy of tools/canary-live with one edit
   return f;
 };
 
-// [fixture, the check that must fail (regex on its name), mutate(cd, ci) -> {canaryLive?}]
+// [fixture, the check that must fail (regex on its name), mutate(cd, ci, k8s) -> {canaryLive?}]
 const fixtures = [
   ["cd: no abort step", /staging: an abort step runs/, (cd) => {
-    cd.jobs.staging.steps = cd.jobs.staging.steps.filter((s) => !/rollouts\s+abort/.test(s.run || ""));
+    cd.jobs.staging.steps = cd.jobs.staging.steps.filter((s) => !isAbort(s));
   }],
   ["cd: the abort step runs on failure() only (not when cancelled or timed out)", /staging: an abort step runs/, (cd) => {
     abortStep(cd, "staging").if = "${{ failure() }}";
@@ -77,6 +78,22 @@ const fixtures = [
     const s = abortStep(cd, "staging");
     s.run = s.run.replace('if [[ "$revision" != "$TAG" ]]; then', 'if [[ -z "$revision" ]]; then');
   }],
+  ["cd: the abort step aborts a rollout paused inconclusive (canary-live exit 11)", /staging: the abort step aborts the Rollout/, (cd) => {
+    const s = abortStep(cd, "staging");
+    s.run = s.run.replace(/if \[\[ "\$CANARY_OUTCOME" == inconclusive[^]*?\n {0,}fi\n/, "");
+  }],
+  ["cd: the abort step leaves any inconclusive pause, also when the job was cancelled or timed out", /production: the abort step aborts the Rollout/, (cd) => {
+    const s = abortStep(cd, "production");
+    s.run = s.run.replace('if [[ "$CANARY_OUTCOME" == inconclusive && ', "if [[ ");
+  }],
+  ["cd: the deploy step does not record canary-live's outcome for the abort step", /staging: the abort step aborts the Rollout/, (cd) => {
+    const s = deployStep(cd, "staging");
+    s.run = s.run.replace('echo "outcome=$outcome" >>"$GITHUB_OUTPUT"', 'echo "outcome: $outcome"');
+  }],
+  ["cd: the deploy step passes on an inconclusive pause (the next environment would start)", /production: the abort step aborts the Rollout/, (cd) => {
+    const s = deployStep(cd, "production");
+    s.run = s.run.replace('exit "$status"', '[[ $outcome == inconclusive ]] || exit "$status"');
+  }],
   ["cd: the job deploys a namespace with no such Rollout in k8s/", /staging: the abort step aborts the Rollout/, (cd) => {
     cd.jobs.staging.env.NAMESPACE = "paystream-stage";
   }],
@@ -86,6 +103,10 @@ const fixtures = [
   ["cd: canary-live gives up before the Rollout's steps can finish", /production: timeouts fit/, (cd) => {
     cd.env.ROLLOUT_TIMEOUT_SECONDS = "600";
     cd.jobs.production["timeout-minutes"] = 15;
+  }],
+  ["cd: the production Rollout's bake grows to 30 measurements, the workflow's timeouts unchanged", /production: timeouts fit/, (_cd, _ci, docs) => {
+    const bake = docs.find((d) => d.kind === "AnalysisTemplate" && d.metadata.name === "auth-service-bake" && d.metadata.namespace === "paystream");
+    for (const m of bake.spec.metrics) if (m.count) m.count = 30;
   }],
   ["cd: deploys the service image by tag", /staging: deploys every image by the digest/, (cd) => {
     const s = deployStep(cd, "staging");
@@ -102,9 +123,16 @@ const fixtures = [
     const s = step(cd, "plan", (x) => x.id === "release");
     s.run = s.run.replace(/\[\[ "\$\{ref%@\*\}" != "\$repo" \|\| ! "\$\{ref#\*@\}" =~ \^sha256:\[0-9a-f\]\{64\}\$ \]\]/, "false");
   }],
-  ["cd: canary-live sets the canonical-revision label outside the image patch", /staging: one Rollout patch/, () => ({
-    canaryLive: variant("canary-live-no-label", (t) => t.replace(/,\{"op":"add","path":"\/spec\/template\/metadata\/labels\/service\.istio\.io~1canonical-revision","value":"%s"\}' \\\n  "\$image_ref" "\$tag" "\$tag"\)/,
-      `' \\\n  "$image_ref" "$tag")`)),
+  ["cd: canary-live sets the pods' canonical-revision label outside the image patch", /staging: one Rollout patch/, () => ({
+    canaryLive: variant("canary-live-no-pod-label", (t) => t.replace(/,\{"op":"add","path":"\/spec\/template\/metadata\/labels\/service\.istio\.io~1canonical-revision","value":"%s"\}' \\\n  "\$image_ref" "\$tag" "\$tag" "\$tag"\)/,
+      `' \\\n  "$image_ref" "$tag" "$tag")`)),
+  })],
+  ["cd: canary-live's patch misses the Rollout's canonical-revision label (the analyses would judge the old release)", /production: one Rollout patch/, () => ({
+    canaryLive: variant("canary-live-no-rollout-label", (t) => t.replace(/\{"op":"add","path":"\/metadata\/labels\/service\.istio\.io~1canonical-revision","value":"%s"\},(.*)' \\\n  "\$image_ref" "\$tag" "\$tag" "\$tag"\)/,
+      `$1' \\\n  "$image_ref" "$tag" "$tag")`)),
+  })],
+  ["cd: canary-live replaces the Rollout's label (fails on a Rollout that has none yet)", /staging: one Rollout patch/, () => ({
+    canaryLive: variant("canary-live-replace-label", (t) => t.replace('{"op":"add","path":"/metadata/labels/service.istio.io~1canonical-revision"', '{"op":"replace","path":"/metadata/labels/service.istio.io~1canonical-revision"')),
   })],
   ["cd: canary-live deploys the tag instead of the digest", /production: one Rollout patch/, () => ({
     canaryLive: variant("canary-live-tag", (t) => t.replace('  image_ref=$image # by digest', '  image_ref=${image%@*}:$tag')),
@@ -136,20 +164,22 @@ const fixtures = [
 for (const [name, expect, mutate] of fixtures) {
   const cd = structuredClone(realCd);
   const ci = structuredClone(realCi);
+  const docs = structuredClone(k8s);
   let extra;
   try {
-    extra = mutate(cd, ci) || {};
+    extra = mutate(cd, ci, docs) || {};
   } catch (e) {
     report(false, `negative fixture "${name}" applies`, String(e));
     continue;
   }
-  if (JSON.stringify(cd) === JSON.stringify(realCd) && JSON.stringify(ci) === JSON.stringify(realCi) && !extra.canaryLive) {
+  if (JSON.stringify(cd) === JSON.stringify(realCd) && JSON.stringify(ci) === JSON.stringify(realCi) &&
+    JSON.stringify(docs) === JSON.stringify(k8s) && !extra.canaryLive) {
     report(false, `negative fixture "${name}" changes something`);
     continue;
   }
-  // A fixture named "cd: ..." breaks cd.yaml or canary-live, "ci: ..." ci.yaml.
+  // A fixture named "cd: ..." breaks cd.yaml, canary-live or k8s/ for CD, "ci: ..." ci.yaml.
   const results = name.startsWith("cd:")
-    ? checkCd({ cd, k8s, canaryLive: extra.canaryLive || canaryLive, root })
+    ? checkCd({ cd, k8s: docs, canaryLive: extra.canaryLive || canaryLive, root })
     : checkCi({ ci, root });
   const hit = results.filter((r) => expect.test(r.name));
   const caught = hit.length > 0 && hit.some((r) => !r.ok);

@@ -4,18 +4,28 @@
 //     abort step      a later step runs on `failure() || cancelled()` and runs
 //                     `kubectl argo rollouts abort` on the Rollout and namespace the deploy
 //                     step rolls out (same arguments; a Rollout of that name in that
-//                     namespace in k8s/), only while the Rollout rolls out this release:
-//                     the step is executed against a stub kubectl for a canary of this
-//                     release (aborted, also before the controller saw the patch), one of
-//                     another release, this release promoted, and no credentials;
+//                     namespace in k8s/), only while the Rollout rolls out this release,
+//                     and never on an inconclusive pause that canary-live reported (exit
+//                     11): the deploy step is executed with a stub tools/canary-live (exit
+//                     0, 1, 10, 11; it must fail on all but 0), then the abort step with
+//                     its outputs (none when the job was cancelled or timed out) against
+//                     a stub kubectl holding the Rollout: a canary of this release
+//                     (aborted, also before the controller saw the patch), paused
+//                     inconclusive after exit 11 (left paused), paused inconclusive when
+//                     the job was cancelled, timed out or canary-live failed otherwise
+//                     (aborted), another release's canary, this release promoted, and no
+//                     credentials (left alone);
 //     timeouts        canary-live's --timeout covers the Rollout's steps (pauses and step
 //                     analyses from k8s/) plus 5 minutes of start-up, and the job's
 //                     timeout-minutes is 5 to 30 minutes above it (set-up and the abort);
 //     digest deploy   --image and --load-image are plan-job outputs that the plan validated
 //                     as REPO@sha256:<64 hex>; no tag-only reference in the deploy step;
 //     one patch       tools/canary-live --dry-run with the step's arguments prints ONE
-//                     Rollout patch setting the image (the digest), SERVICE_VERSION and the
-//                     label service.istio.io/canonical-revision to the release.
+//                     Rollout patch; applied (RFC 6902) to the Rollout of k8s/, as it is
+//                     and without the release labels, it sets the image (the digest),
+//                     SERVICE_VERSION and the label service.istio.io/canonical-revision
+//                     of the Rollout (read by the analyses) and of its pod template
+//                     (reported by the mesh) to the release.
 //   CI (ci.yaml):
 //     tag rules       the `meta` step of the image job, executed with bash for a push to the
 //                     default branch, a release tag, a mismatched release tag, another
@@ -68,13 +78,14 @@ function logicalLines(run) {
   return String(run || "").replace(/\\\n\s*/g, " ").split("\n");
 }
 
-// Shell words of a line (double/single quotes kept as a flag; no expansion).
+// Shell words of a line's first command (quotes removed; no expansion): up to a comment
+// or an unquoted control operator (||, &&, ;, |, &).
 function words(line) {
   const out = [];
   const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
   let m;
   while ((m = re.exec(line))) {
-    if (m[3] !== undefined && m[3].startsWith("#")) break;
+    if (m[3] !== undefined && (m[3].startsWith("#") || /^(\|\||&&|;|\||&)$/.test(m[3]))) break;
     out.push(m[1] ?? m[2] ?? m[3]);
   }
   return out;
@@ -119,6 +130,59 @@ function resolve(wf, job, step, word) {
 
 const normIf = (s) => String(s ?? "").replace(/^\s*\$\{\{\s*/, "").replace(/\s*\}\}\s*$/, "").replace(/\s+/g, "");
 
+// RFC 6902 (test, add, replace, remove) on a copy of DOC; throws on an op that would fail.
+export function applyJsonPatch(doc, ops) {
+  const out = structuredClone(doc);
+  const parse = (ptr) => {
+    if (typeof ptr !== "string" || (ptr !== "" && !ptr.startsWith("/"))) throw new Error(`bad JSON pointer "${ptr}"`);
+    return ptr === "" ? [] : ptr.slice(1).split("/").map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
+  };
+  const parentOf = (tokens, op) => {
+    let node = out;
+    for (const t of tokens.slice(0, -1)) {
+      if (node === null || typeof node !== "object" || !Object.prototype.hasOwnProperty.call(node, t))
+        throw new Error(`${op.op} ${op.path}: the parent does not exist`);
+      node = node[t];
+    }
+    if (node === null || typeof node !== "object") throw new Error(`${op.op} ${op.path}: the parent is not an object or array`);
+    return node;
+  };
+  const index = (arr, t, op, append) => {
+    if (append && t === "-") return arr.length;
+    if (!/^(0|[1-9][0-9]*)$/.test(t) || Number(t) > arr.length - (append ? 0 : 1)) throw new Error(`${op.op} ${op.path}: no such array index`);
+    return Number(t);
+  };
+  for (const op of ops) {
+    const tokens = parse(op.path);
+    if (!tokens.length) throw new Error(`${op.op} on the whole document is not supported`);
+    const parent = parentOf(tokens, op);
+    const key = tokens[tokens.length - 1];
+    const exists = Array.isArray(parent) ? /^(0|[1-9][0-9]*)$/.test(key) && Number(key) < parent.length : Object.prototype.hasOwnProperty.call(parent, key);
+    switch (op.op) {
+      case "test":
+        if (!exists || JSON.stringify(parent[Array.isArray(parent) ? Number(key) : key]) !== JSON.stringify(op.value))
+          throw new Error(`test ${op.path}: the value is not ${JSON.stringify(op.value)}`);
+        break;
+      case "add":
+        if (Array.isArray(parent)) parent.splice(index(parent, key, op, true), 0, op.value);
+        else parent[key] = op.value; // an existing member is replaced
+        break;
+      case "replace":
+        if (!exists) throw new Error(`replace ${op.path}: the target does not exist`);
+        parent[Array.isArray(parent) ? Number(key) : key] = op.value;
+        break;
+      case "remove":
+        if (!exists) throw new Error(`remove ${op.path}: the target does not exist`);
+        if (Array.isArray(parent)) parent.splice(Number(key), 1);
+        else delete parent[key];
+        break;
+      default:
+        throw new Error(`unsupported op "${op.op}"`);
+    }
+  }
+  return out;
+}
+
 // --- manifests -----------------------------------------------------------------------------
 export function loadK8s(dir) {
   const docs = [];
@@ -139,13 +203,18 @@ export function loadK8s(dir) {
 }
 
 // The least time a rollout of this Rollout takes: its pauses and its step analyses (each
-// metric's initialDelay + count x interval; the longest metric of the step).
-export function rolloutSeconds(docs, rollout) {
+// metric's initialDelay + count x interval; the longest metric of the step). With
+// { parts: true }: [total, [seconds of each pause or analysis step]].
+export function rolloutSeconds(docs, rollout, { parts = false } = {}) {
   const ns = rollout.metadata.namespace;
   let total = 0;
+  const each = [];
   const steps = (((rollout.spec || {}).strategy || {}).canary || {}).steps || [];
   for (const s of steps) {
-    if (s.pause) total += durationSeconds(s.pause.duration);
+    if (s.pause) {
+      total += durationSeconds(s.pause.duration);
+      each.push(durationSeconds(s.pause.duration));
+    }
     if (s.analysis) {
       let longest = 0;
       for (const t of s.analysis.templates || []) {
@@ -156,49 +225,142 @@ export function rolloutSeconds(docs, rollout) {
         }
       }
       total += longest;
+      each.push(longest);
     }
   }
-  return total;
+  return parts ? [total, each] : total;
 }
 
 // --- CD -----------------------------------------------------------------------------------
-// Executes an abort step against a stub kubectl (Rollout state: canonical-revision label |
-// generation | observedGeneration | currentPodHash | stableRS); returns problems.
-function runAbortStep(wf, job, step, { rolloutName, nsName, tagVar }) {
+// A stub kubectl (Node): logs each call to $STUB_LOG; `get rollout -o jsonpath=T` evaluates
+// T (dotted paths with \. escapes, [n] and [*]; no range or filters) against the Rollout
+// object in $STUB_ROLLOUT, as kubectl prints it (missing fields empty, lists space-joined).
+const STUB_KUBECTL = `#!/usr/bin/env node
+const fs = require("fs");
+const args = process.argv.slice(2);
+fs.appendFileSync(process.env.STUB_LOG, "kubectl " + args.join(" ") + "\\n");
+const line = " " + args.join(" ") + " ";
+const out = (s) => process.stdout.write(s);
+if (/ argo rollouts abort /.test(line)) out("rollout aborted\\n");
+else if (/ argo rollouts get /.test(line)) out("Name: stub\\n");
+else if (/ argo rollouts version /.test(line) || / version --client /.test(line)) out("stub v0\\n");
+else if (/ get rollout /.test(line)) {
+  const i = args.findIndex((a) => a === "-o" || a === "--output");
+  const o = i >= 0 ? args[i + 1] : (args.find((a) => /^(-o|--output)=/.test(a)) || "").replace(/^[^=]*=/, "");
+  if (!o || !o.startsWith("jsonpath=")) { console.error("stub kubectl: only -o jsonpath= is supported: " + args.join(" ")); process.exit(97); }
+  const rollout = JSON.parse(process.env.STUB_ROLLOUT);
+  const evaluate = (expr) => {
+    if (!expr.startsWith(".") || /^\\s*range\\b|\\?\\(/.test(expr)) { console.error("stub kubectl: unsupported jsonpath {" + expr + "}"); process.exit(97); }
+    const steps = [];
+    let key = "";
+    for (let j = 1; j < expr.length; j++) {
+      const c = expr[j];
+      if (c === "\\\\") key += expr[++j];
+      else if (c === ".") { if (key) steps.push(key); key = ""; }
+      else if (c === "[") { if (key) steps.push(key); key = ""; const k = expr.indexOf("]", j); steps.push({ index: expr.slice(j + 1, k) }); j = k; }
+      else key += c;
+    }
+    if (key) steps.push(key);
+    let values = [rollout];
+    for (const st of steps) {
+      values = values.flatMap((v) => {
+        if (v === null || v === undefined) return [];
+        if (typeof st === "string") return Object.prototype.hasOwnProperty.call(Object(v), st) ? [v[st]] : [];
+        if (!Array.isArray(v)) return [];
+        return st.index === "*" ? v : (v[Number(st.index)] === undefined ? [] : [v[Number(st.index)]]);
+      });
+    }
+    return values.map((v) => (typeof v === "object" ? JSON.stringify(v) : String(v))).join(" ");
+  };
+  out(o.slice("jsonpath=".length).replace(/\\{([^}]*)\\}/g, (_, e) => evaluate(e)));
+} else { console.error("stub kubectl: unexpected call: " + args.join(" ")); process.exit(98); }
+`;
+
+// A Rollout as the API returns it, for the stub.
+function stubRollout({ revision, generation = 8, observed = 8, current, stable, phase = "Progressing", reasons = [], abort = false }) {
+  return {
+    metadata: { name: "stub", generation, labels: { [LABEL]: revision } },
+    spec: { template: { metadata: { labels: { [LABEL]: revision } } } },
+    status: {
+      observedGeneration: observed, currentPodHash: current, stableRS: stable, phase, ...(abort ? { abort: true } : {}),
+      ...(reasons.length ? { pauseConditions: reasons.map((reason) => ({ reason, startTime: "2026-01-01T00:00:00Z" })) } : {}),
+    },
+  };
+}
+
+// Executes the deploy step (tools/canary-live replaced by a stub that exits with a given
+// status) and then the abort step against a stub kubectl, for the ways a job ends; the
+// abort step sees the deploy step's outputs (steps.<id>.outputs.*) as GitHub would give
+// them, none when the deploy step never finished (cancelled, timed out). Returns problems.
+function runDeployAndAbort(wf, job, deploy, step, { rolloutName, nsName, sampleEnv }) {
   const problems = [];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-abort-"));
-  const stub = path.join(tmp, "kubectl");
-  fs.writeFileSync(stub, `#!/usr/bin/env bash
-echo "kubectl $*" >>"$STUB_LOG"
-case " $* " in
-  *" argo rollouts abort "*) echo "rollout aborted" ;;
-  *" argo rollouts get "*) echo "Name: stub" ;;
-  *" get rollout "*) printf '%s' "$STUB_STATE" ;;
-  *) echo "stub kubectl: unexpected call: $*" >&2; exit 98 ;;
-esac
+  const bin = path.join(tmp, "bin");
+  const repo = path.join(tmp, "repo");
+  fs.mkdirSync(bin);
+  fs.mkdirSync(path.join(repo, "tools"), { recursive: true });
+  fs.writeFileSync(path.join(bin, "kubectl"), STUB_KUBECTL, { mode: 0o755 });
+  fs.writeFileSync(path.join(repo, "tools/canary-live"), `#!/usr/bin/env bash
+echo "canary-live $*" >>"$STUB_LOG"
+exit "$STUB_CANARY_EXIT"
 `, { mode: 0o755 });
+  const tag = SAMPLE.tag;
   const other = "sha-ffffffffffff";
+  const mine = (o) => stubRollout({ revision: tag, ...o });
+  // canary: canary-live's exit status (null: the job was cancelled or timed out while it
+  // ran, the deploy step has no outputs); abort: whether the Rollout must be aborted.
   const cases = [
-    { what: "a canary of this release", state: `${SAMPLE.tag}|8|8|c2|s1`, abort: true },
-    { what: "this release patched, not yet seen by the controller", state: `${SAMPLE.tag}|9|8|s1|s1`, abort: true },
-    { what: "a canary of another release", state: `${other}|8|8|c3|s1`, abort: false },
-    { what: "this release already promoted", state: `${SAMPLE.tag}|8|8|c2|c2`, abort: false },
-    { what: "no cluster credentials (the job failed before them)", state: "", abort: false, noCredentials: true },
+    { what: "canary-live gave up (exit 1) on a canary of this release", canary: 1, rollout: mine({ current: "c2", stable: "s1" }), abort: true },
+    { what: "cancelled or timed out before the controller saw the patch", canary: null, rollout: mine({ generation: 9, observed: 8, current: "s1", stable: "s1", phase: "Healthy" }), abort: true },
+    { what: "cancelled or timed out during a canary of this release", canary: null, rollout: mine({ current: "c2", stable: "s1" }), abort: true },
+    { what: "paused inconclusive (canary-live exit 11): left for a person", canary: 11, rollout: mine({ current: "c2", stable: "s1", phase: "Paused", reasons: ["InconclusiveAnalysis"] }), abort: false },
+    { what: "cancelled or timed out while paused inconclusive (canary-live had not returned 11)", canary: null, rollout: mine({ current: "c2", stable: "s1", phase: "Paused", reasons: ["InconclusiveAnalysis"] }), abort: true },
+    { what: "canary-live exit 1 while the Rollout is paused inconclusive (not its outcome)", canary: 1, rollout: mine({ current: "c2", stable: "s1", phase: "Paused", reasons: ["InconclusiveAnalysis"] }), abort: true },
+    { what: "a canary of another release", canary: 1, rollout: stubRollout({ revision: other, current: "c3", stable: "s1" }), abort: false },
+    { what: "this release already promoted", canary: 1, rollout: mine({ current: "c2", stable: "c2", phase: "Healthy" }), abort: false },
+    { what: "no cluster credentials (the job failed before them)", canary: null, rollout: null, abort: false, noCredentials: true },
   ];
-  for (const c of cases) {
-    const log = path.join(tmp, "calls.log");
-    fs.writeFileSync(log, "");
-    const env = { PATH: `${tmp}:${process.env.PATH}`, LC_ALL: "C.UTF-8", STUB_LOG: log, STUB_STATE: c.state };
-    for (const scope of [wf.env, job.env, step.env]) {
-      for (const [k, v] of Object.entries(scope || {})) if (!String(v).includes("${{")) env[k] = String(v);
-    }
-    if (tagVar) env[tagVar] = SAMPLE.tag;
+  const baseEnv = (log, c) => {
+    const env = { PATH: `${bin}:${process.env.PATH}`, LC_ALL: "C.UTF-8", STUB_LOG: log, STUB_ROLLOUT: JSON.stringify(c.rollout), RUNNER_TEMP: tmp };
+    for (const scope of [wf.env, job.env]) for (const [k, v] of Object.entries(scope || {})) if (!String(v).includes("${{")) env[k] = String(v);
+    Object.assign(env, sampleEnv);
     if (!c.noCredentials) env.KUBECONFIG = path.join(tmp, "kubeconfig");
-    const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], { encoding: "utf8", env });
+    return env;
+  };
+  const stepEnv = (env, s, outputs) => {
+    const e = { ...env };
+    for (const [k, v] of Object.entries(s.env || {})) {
+      const m = /^\$\{\{\s*steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)\s*\}\}$/.exec(String(v));
+      if (m) e[k] = m[1] === deploy.id ? (outputs[m[2]] ?? "") : "";
+      else if (!String(v).includes("${{")) e[k] = String(v);
+    }
+    return e;
+  };
+  const bash = (run, env) => spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", run], { encoding: "utf8", env, cwd: repo });
+  const deployCases = [0, 1, 10, 11].map((n) => ({ what: `canary-live exit ${n}`, canary: n, rollout: mine({ current: "c2", stable: "s1" }) }));
+  for (const c of [...deployCases, ...cases.map((x) => ({ ...x, runAbort: true }))]) {
+    const log = path.join(tmp, "calls.log");
+    const outFile = path.join(tmp, "output");
+    const summary = path.join(tmp, "summary");
+    for (const f of [log, outFile, summary]) fs.writeFileSync(f, "");
+    const env = baseEnv(log, c);
+    let outputs = {};
+    if (c.canary !== null) {
+      const r = bash(deploy.run, { ...stepEnv(env, deploy, {}), STUB_CANARY_EXIT: String(c.canary), GITHUB_OUTPUT: outFile, GITHUB_STEP_SUMMARY: summary });
+      outputs = parseOutput(fs.readFileSync(outFile, "utf8"));
+      if (!c.runAbort) {
+        if (c.canary === 0 && r.status !== 0) problems.push(`the deploy step: ${c.what} (promoted), the step exited ${r.status}: ${(r.stderr || r.stdout).trim()}`);
+        if (c.canary !== 0 && r.status === 0) problems.push(`the deploy step: ${c.what}, the step exited 0 (the job would pass and the next environment start)`);
+        if (!fs.readFileSync(log, "utf8").includes("canary-live ")) problems.push(`the deploy step: ${c.what}: tools/canary-live was not run`);
+        continue;
+      }
+    }
+    fs.writeFileSync(log, "");
+    const r = bash(step.run, stepEnv(env, step, outputs));
     const calls = fs.readFileSync(log, "utf8").split("\n").filter(Boolean);
     const aborts = calls.filter((l) => /\bargo rollouts abort\b/.test(l));
     if (c.noCredentials && calls.length) problems.push(`${c.what}: called kubectl (${calls.join("; ")})`);
-    if (r.status !== 0) problems.push(`${c.what}: the step exited ${r.status}: ${(r.stderr || r.stdout).trim()}`);
+    if (r.status !== 0) problems.push(`${c.what}: the abort step exited ${r.status}: ${(r.stderr || r.stdout).trim()}`);
     if (c.abort) {
       const right = aborts.some((l) => {
         const w = l.split(/\s+/);
@@ -229,7 +391,7 @@ export function checkCd({ cd, k8s, canaryLive, root }) {
     const tagWord = option(args, "--tag");
 
     // Abort step.
-    const aborts = steps.map((s, i) => [s, i]).filter(([s]) => commandArgs(s.run, "abort") && /kubectl\s+argo\s+rollouts\s+abort\b/.test(logicalLines(s.run).join("\n")));
+    const aborts = steps.map((s, i) => [s, i]).filter(([s, i]) => i !== di && commandArgs(s.run, "abort") && /kubectl\s+argo\s+rollouts\s+abort\b/.test(logicalLines(s.run).join("\n")));
     let p = [];
     if (!aborts.length) p.push("no step runs `kubectl argo rollouts abort`");
     for (const [s, i] of aborts) {
@@ -263,20 +425,25 @@ export function checkCd({ cd, k8s, canaryLive, root }) {
     const nsName = resolve(cd, job, deploy, nsWord);
     const rollout = k8s.find((d) => d.kind === "Rollout" && d.metadata && d.metadata.name === rolloutName && d.metadata.namespace === nsName);
     if (!rollout) p.push(`no Rollout ${nsName}/${rolloutName} in k8s/`);
-    for (const [s] of aborts) p.push(...runAbortStep(cd, job, s, { rolloutName, nsName, tagVar: varName(tagWord) }));
+    const sampleEnv = {
+      [varName(tagWord) || "TAG"]: SAMPLE.tag,
+      [varName(option(args, "--image")) || "IMAGE"]: `ghcr.io/paystream/auth-service@${SAMPLE.digest}`,
+      [varName(option(args, "--load-image")) || "LOAD_IMAGE"]: `ghcr.io/paystream/authload@${SAMPLE.loadDigest}`,
+    };
+    for (const [s] of aborts) p.push(...runDeployAndAbort(cd, job, deploy, s, { rolloutName, nsName, sampleEnv }));
     results.push(result(`cd/${id}: the abort step aborts the Rollout the job deploys (${nsName}/${rolloutName})`, p));
 
     // Timeouts.
     p = [];
     const watch = Number(resolve(cd, job, deploy, option(args, "--timeout")));
     const jobSeconds = Number(job["timeout-minutes"]) * 60;
-    const need = rollout ? rolloutSeconds(k8s, rollout) : NaN;
+    const [need, stepParts] = rollout ? rolloutSeconds(k8s, rollout, { parts: true }) : [NaN, []];
     if (!Number.isFinite(watch)) p.push("the deploy step must pass --timeout (seconds)");
     else if (!(watch >= need + 300)) p.push(`--timeout ${watch}s does not cover the Rollout's steps (${need}s) + 300s of start-up`);
     if (!Number.isFinite(jobSeconds)) p.push("the job has no timeout-minutes");
     else if (!(jobSeconds >= watch + 300 && jobSeconds <= watch + 1800))
       p.push(`timeout-minutes ${job["timeout-minutes"]} (${jobSeconds}s) must be 300-1800s above --timeout ${watch}s (set-up and the abort step)`);
-    results.push(result(`cd/${id}: timeouts fit the rollout (steps ${need}s, watch ${watch}s, job ${jobSeconds}s)`, p));
+    results.push(result(`cd/${id}: timeouts fit the rollout (steps ${need}s = ${stepParts.join(" + ") || 0}, watch ${watch}s, job ${jobSeconds}s)`, p));
 
     // Digest deploy.
     p = [];
@@ -331,16 +498,39 @@ export function checkCd({ cd, k8s, canaryLive, root }) {
       } catch {
         p.push(`cannot parse the patch: ${patches[0]}`);
       }
-      if (ops) {
-        const has = (op, ptr, value) => ops.some((o) => (Array.isArray(op) ? op.includes(o.op) : o.op === op) && o.path === ptr && o.value === value);
-        if (!has("replace", "/spec/template/spec/containers/0/image", sample[varName(option(args, "--image"))]))
-          p.push("the patch does not set the container image to the digest reference");
-        if (!has("replace", "/spec/template/spec/containers/0/env/0/value", SAMPLE.tag)) p.push("the patch does not set SERVICE_VERSION (env/0) to the release");
-        if (!has(["add", "replace"], `/spec/template/metadata/labels/${LABEL.replace("/", "~1")}`, SAMPLE.tag))
-          p.push(`the patch does not set the pod label ${LABEL} to the release`);
+      if (ops && !Array.isArray(ops)) p.push(`the patch is not a JSON-patch array: ${m[1]}`);
+      else if (ops && !rollout) p.push(`no Rollout ${nsName}/${rolloutName} in k8s/ to apply the patch to`);
+      else if (ops) {
+        // Applied (RFC 6902) to the Rollout as k8s/ has it, and to the same Rollout without
+        // the release labels (a Rollout no release patch has touched yet): both must come out
+        // with the digest, SERVICE_VERSION and both labels set to the release.
+        const unlabelled = structuredClone(rollout);
+        delete ((unlabelled.metadata || {}).labels || {})[LABEL];
+        delete ((((unlabelled.spec || {}).template || {}).metadata || {}).labels || {})[LABEL];
+        const image = sample[varName(option(args, "--image"))];
+        for (const [what, target] of [["k8s/", rollout], ["k8s/ without the release labels", unlabelled]]) {
+          let after;
+          try {
+            after = applyJsonPatch(target, ops);
+          } catch (e) {
+            p.push(`applied to the Rollout of ${what}: ${e.message}`);
+            continue;
+          }
+          const container = (((after.spec || {}).template || {}).spec || {}).containers?.[0] || {};
+          const env0 = (container.env || [])[0] || {};
+          const rolloutLabel = ((after.metadata || {}).labels || {})[LABEL];
+          const podLabel = ((((after.spec || {}).template || {}).metadata || {}).labels || {})[LABEL];
+          if (container.image !== image) p.push(`applied to the Rollout of ${what}: the image is "${container.image}", not the digest reference ${image}`);
+          if (env0.name !== "SERVICE_VERSION" || env0.value !== SAMPLE.tag)
+            p.push(`applied to the Rollout of ${what}: env/0 is ${env0.name}=${env0.value}, not SERVICE_VERSION=${SAMPLE.tag}`);
+          if (rolloutLabel !== SAMPLE.tag)
+            p.push(`applied to the Rollout of ${what}: the Rollout's label ${LABEL} (read by the analyses) is "${rolloutLabel ?? "(unset)"}", not the release ${SAMPLE.tag}`);
+          if (podLabel !== SAMPLE.tag)
+            p.push(`applied to the Rollout of ${what}: the pod template's label ${LABEL} (reported by the mesh) is "${podLabel ?? "(unset)"}", not the release ${SAMPLE.tag}`);
+        }
       }
     }
-    results.push(result(`cd/${id}: one Rollout patch sets the image digest, SERVICE_VERSION and ${LABEL}`, p));
+    results.push(result(`cd/${id}: one Rollout patch sets the image digest, SERVICE_VERSION and ${LABEL} on the Rollout and its pods`, p));
   }
   return results;
 }

@@ -8,10 +8,13 @@
 #     Debian's shellcheck as the shell GitHub runs it (bash -eo pipefail); `${{ }}`
 #     expressions inside run blocks are refused (values go through env:);
 #   - the release rules (policy.mjs, run by policy-test.mjs): CD aborts the Rollout it
-#     deploys when its job fails, times out or is cancelled, with timeouts that fit the
-#     Rollout's steps in k8s/; it deploys every image by the digest CI scanned, and one
-#     Rollout patch (tools/canary-live --dry-run) sets the digest, SERVICE_VERSION and the
-#     canonical-revision label; CI's tag step (executed for five kinds of ref) pushes only
+#     deploys when its job fails, times out or is cancelled, but leaves an inconclusive
+#     pause that tools/canary-live reported (exit 11) to a person (the deploy and abort
+#     steps executed against stubs), with timeouts that fit the Rollout's steps in k8s/;
+#     it deploys every image by the digest CI scanned, and one Rollout patch
+#     (tools/canary-live --dry-run, applied to the Rollout of k8s/) sets the digest,
+#     SERVICE_VERSION and the canonical-revision label of the Rollout and of its pods;
+#     CI's tag step (executed for five kinds of ref) pushes only
 #     sha-<12 hex>, plus the version on release tags; each rule has negative fixtures
 #     (the real file with the rule broken) that must fail it;
 #   - every bash/sh script in tools/ (by shebang or .sh), with shellcheck;
