@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Tests of the canary analysis, the Prometheus rules and dashboard, the rehearsal and its
-# mesh (run by tools/test; about 3 minutes):
+# mesh (run by tools/test; about 4 minutes):
 #   1. promtool: every rule file of the rules ConfigMap checked, every group of
 #      tools/rehearsal/rules-tests/ run with `promtool test rules`, coverage of every alert
 #      (fires, silent, silent at zero traffic) and recording rule, alert annotations and
 #      RUNBOOK.md anchors, every dashboard panel query through `promtool check rules`;
 #   2. unit tests of the expr evaluator, the controller's rules and the mesh (node --test);
-#   3. rehearsals against real processes: healthy -> promoted (exit 0), errors -> aborted
-#      (10), no-traffic -> paused (11), each with its JSON record, PNG timeline and every
+#   3. rehearsals against real processes: healthy -> promoted (exit 0), errors, crash
+#      (the canary killed: its clients see it) and unrouted (the mesh sends it nothing) ->
+#      aborted (10), no-traffic and shared-incident -> paused (11), each with its JSON record, PNG timeline and every
 #      dashboard panel returning data; the mesh's counts equal authload's own reports
 #      (every finished segment, status code by status code) and what Prometheus scraped
 #      through the istio-waypoint and istio-gateway jobs (labels, revisions); the abort
@@ -172,5 +173,8 @@ rehearse() {  # rehearse SCENARIO EXPECTED_EXIT
 rehearse healthy 0 promoted
 rehearse errors 10 aborted
 rehearse no-traffic 11 paused
+rehearse crash 10 aborted
+rehearse unrouted 10 aborted
+rehearse shared-incident 11 paused
 
 finish
