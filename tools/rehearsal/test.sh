@@ -9,8 +9,9 @@
 #   3. rehearsals against real processes: healthy -> promoted (exit 0), errors, crash
 #      (the canary killed: its clients see it) and unrouted (the mesh sends it nothing) ->
 #      aborted (10), no-traffic and shared-incident -> paused (11), each with its JSON
-#      record, PNG timeline and every dashboard panel returning data; the mesh's counts equal authload's own reports
-#      (every finished segment, status code by status code) and what Prometheus scraped
+#      record, PNG timeline and every dashboard panel returning data; the mesh's counts
+#      equal authload's own reports (every finished segment, status code by status code)
+#      and what Prometheus scraped
 #      through the istio-waypoint and istio-gateway jobs (labels, revisions); the abort
 #      report (time from the first client-visible failure, failed requests) of an abort.
 #      The full scenario matrix: tools/canary-rehearsal --scenarios all --runs 3.
