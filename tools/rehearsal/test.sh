@@ -11,9 +11,9 @@
 #      aborted (10), no-traffic and shared-incident -> paused (11), each with its JSON
 #      record, PNG timeline and every dashboard panel returning data; the mesh's counts
 #      equal authload's own reports (every finished segment, status code by status code)
-#      and what Prometheus scraped
-#      through the istio-waypoint and istio-gateway jobs (labels, revisions); the abort
-#      report (time from the first client-visible failure, failed requests) of an abort.
+#      and what Prometheus scraped through the istio-waypoint and istio-gateway jobs
+#      (labels, revisions); the abort report (time from the first client-visible
+#      failure, failed requests) of an abort.
 #      The full scenario matrix: tools/canary-rehearsal --scenarios all --runs 3.
 # Installs what is missing (Debian: prometheus, gnuplot-nox; npm: the validator's pinned
 # packages) quietly, and builds the service and authload when needed.
