@@ -9,9 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "base/log_level.h"
+
 namespace paystream::core {
 
-enum class LogLevel { debug, info, warn, error };
+using base::LogLevel;
 
 struct Config {
   // Listeners
@@ -72,8 +74,6 @@ std::string config_json(const Config& config);
 
 // Every variable's name, in the order of --help and config_json.
 std::vector<std::string_view> config_variable_names();
-
-std::string_view log_level_name(LogLevel level);
 
 // True for 127.0.0.0/8, ::1 and "localhost".
 bool is_loopback_address(std::string_view address);

@@ -1,5 +1,7 @@
 #include "core/json_syntax.h"
 
+#include "base/ascii.h"
+
 namespace paystream::core {
 namespace {
 
@@ -37,13 +39,7 @@ bool is_json_number(std::string_view token) {
 }
 
 std::string_view trim_json_whitespace_right(std::string_view token) {
-  size_t size = token.size();
-  while (size > 0) {
-    const char c = token[size - 1];
-    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
-    --size;
-  }
-  return token.substr(0, size);
+  return base::trim_right(token, base::kWhitespace);
 }
 
 }  // namespace paystream::core

@@ -2,7 +2,7 @@
 
 #include <sys/random.h>
 
-#include "net/clock.h"
+#include "base/clock.h"
 #include "net/log.h"
 
 namespace paystream::svc {
@@ -17,7 +17,7 @@ void kernel_entropy(std::span<uint8_t> out, void* fallback) {
 }
 
 core::PipelineTime now() {
-  return {.monotonic_ns = net::monotonic_ns(), .unix_ms = net::unix_now_ms()};
+  return {.monotonic_ns = base::monotonic_ns(), .unix_ms = base::unix_now_ms()};
 }
 
 void log_transition(const core::BreakerTransition& t) {

@@ -7,23 +7,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <chrono>
 #include <cstdlib>
 
+#include "base/ascii.h"
+
 namespace paystream::net::testing {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 int64_t now_ms() {
   using namespace std::chrono;
@@ -34,7 +24,7 @@ int64_t now_ms() {
 
 std::string ParsedResponse::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (iequals(k, name)) return v;
+    if (base::equals_ignore_case(k, name)) return v;
   }
   return {};
 }

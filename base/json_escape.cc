@@ -1,10 +1,10 @@
-#include "core/json_escape.h"
+#include "base/json_escape.h"
 
 #include <cstdint>
 
-#include "core/utf8.h"
+#include "base/utf8.h"
 
-namespace paystream::core {
+namespace paystream::base {
 namespace {
 
 bool needs_escape(uint8_t byte) {
@@ -81,4 +81,4 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
-}  // namespace paystream::core
+}  // namespace paystream::base
