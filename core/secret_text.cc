@@ -1,5 +1,7 @@
 #include "core/secret_text.h"
 
+#include <openssl/crypto.h>
+
 #include "base/ascii.h"
 #include "core/sha256.h"
 
@@ -17,12 +19,7 @@ std::optional<std::string_view> secret_from_file_content(std::string_view conten
 
 bool constant_time_equals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
-  // Accumulate every difference; no branch depends on the bytes.
-  unsigned char difference = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    difference |= static_cast<unsigned char>(a[i] ^ b[i]);
-  }
-  return difference == 0;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 std::optional<std::string_view> parse_bearer_token(std::string_view authorization) {

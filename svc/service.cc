@@ -1,6 +1,6 @@
 #include "svc/service.h"
 
-#include <sys/random.h>
+#include <openssl/rand.h>
 
 #include "base/clock.h"
 #include "core/fault_state.h"
@@ -51,7 +51,7 @@ core::BreakerSettings breaker_settings(const core::Config& config) {
 uint64_t reactor_seed(const core::Config& config, size_t reactor) {
   if (config.random_seed) return *config.random_seed + reactor;
   uint64_t seed = 0;
-  if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed) != 1)
     seed = base::monotonic_ns() ^ (reactor << 32);
   return seed;
 }
