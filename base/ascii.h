@@ -33,6 +33,10 @@ constexpr std::string_view trim(std::string_view s, std::string_view set) {
   return trim_right(trim_left(s, set), set);
 }
 
+constexpr bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
 constexpr char ascii_lower(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }

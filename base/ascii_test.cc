@@ -36,6 +36,11 @@ TEST(EqualsIgnoreCase, AsciiLettersOnly) {
   static_assert(equals_ignore_case("Bearer", "bEARER"));
 }
 
+TEST(IsDigit, AsciiDigitsOnly) {
+  for (char c : std::string_view("0123456789")) EXPECT_TRUE(is_digit(c));
+  for (char c : std::string_view("/:aZ \xd9\xa0")) EXPECT_FALSE(is_digit(c));
+}
+
 TEST(HexDigits, LowercaseByNibble) {
   EXPECT_EQ(std::string_view(kHexDigits), "0123456789abcdef");
 }

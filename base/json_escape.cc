@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "base/ascii.h"
 #include "base/utf8.h"
 
 namespace paystream::base {
@@ -37,8 +38,7 @@ void append_control_escape(std::string& out, uint8_t byte) {
     default:
       break;
   }
-  constexpr char kHex[] = "0123456789abcdef";
-  const char escaped[] = {'\\', 'u', '0', '0', kHex[byte >> 4], kHex[byte & 0xF]};
+  const char escaped[] = {'\\', 'u', '0', '0', kHexDigits[byte >> 4], kHexDigits[byte & 0xF]};
   out.append(escaped, sizeof escaped);
 }
 

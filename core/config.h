@@ -41,7 +41,7 @@ struct Config {
   int64_t processor_timeout_ms = 2000;
   double success_rate = 0.94;
   double error_rate = 0.0;
-  std::optional<uint64_t> random_seed;  // absent: seeded from getrandom()
+  std::optional<uint64_t> random_seed;  // absent: seeded from RAND_bytes
   std::string processor_api_key_file;
   // Circuit breaker
   int64_t cb_failure_threshold = 5;

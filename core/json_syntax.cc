@@ -5,14 +5,10 @@
 namespace paystream::core {
 namespace {
 
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-
 // Advances `pos` over digits; true if there was at least one.
 bool skip_digits(std::string_view token, size_t& pos) {
   const size_t start = pos;
-  while (pos < token.size() && is_digit(token[pos])) ++pos;
+  while (pos < token.size() && base::is_digit(token[pos])) ++pos;
   return pos > start;
 }
 

@@ -198,7 +198,7 @@ int RequestParser::check_head() {
   build_request();
   int hosts = 0;
   for (const Header& h : headers_) {
-    if (equals_ignore_case(h.name, "host")) ++hosts;
+    if (base::equals_ignore_case(h.name, "host")) ++hosts;
   }
   if (hosts > 1 || (parser_.http_minor == 1 && hosts != 1)) {
     return fail(400, "bad_request", "HTTP/1.1 requests need exactly one Host header");
@@ -211,7 +211,7 @@ int RequestParser::check_head() {
   }
   std::string_view expect = request_.header("expect");
   if (!expect.empty()) {
-    if (!equals_ignore_case(expect, "100-continue")) {
+    if (!base::equals_ignore_case(expect, "100-continue")) {
       return fail(417, "expectation_failed", "only Expect: 100-continue is supported");
     }
     const bool has_body = (parser_.flags & F_CHUNKED) != 0 ||

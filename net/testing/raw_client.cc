@@ -48,8 +48,7 @@ std::vector<ParsedResponse> parse_responses(std::string_view bytes, size_t* cons
       std::string_view line = head.substr(line_start, next - line_start);
       const size_t colon = line.find(':');
       if (colon != std::string_view::npos) {
-        std::string_view value = line.substr(colon + 1);
-        while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+        const std::string_view value = base::trim_left(line.substr(colon + 1), " ");
         r.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
       }
       line_start = next + 2;
