@@ -1,7 +1,7 @@
 #include "core/authorize_fields.h"
 
+#include "base/utf8.h"
 #include "core/money.h"
-#include "core/utf8.h"
 
 namespace paystream::core {
 namespace {
@@ -97,7 +97,7 @@ class Validator {
     if (text.empty() || !out_.merchant.assign(text)) {
       return fail(kField, "must be 1 to 128 bytes");
     }
-    if (!is_valid_utf8(text)) return fail(kField, "must be valid UTF-8");
+    if (!base::is_valid_utf8(text)) return fail(kField, "must be valid UTF-8");
     return {};
   }
 
@@ -120,7 +120,7 @@ class Validator {
     if (is_missing(v)) return {};
     if (v.kind != ValueKind::string) return fail(kField, kNotString);
     if (!out_.cardholder_name.assign(v.text)) return fail(kField, "must be at most 128 bytes");
-    if (!is_valid_utf8(v.text)) return fail(kField, "must be valid UTF-8");
+    if (!base::is_valid_utf8(v.text)) return fail(kField, "must be valid UTF-8");
     return {};
   }
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "core/allocation_counter.h"
+#include "base/allocation_counter.h"
 
 namespace paystream::core {
 namespace {
@@ -268,7 +268,7 @@ TEST_F(Pipeline, TheWarmPathAllocatesNothing) {
     begin(kLuhnInvalid);
     begin(kVisa, "text/plain");
   }
-  test_support::AllocationCounter counter;
+  base::test_support::AllocationCounter counter;
   for (int i = 0; i < 1000; ++i) {
     AuthorizeStep w[4];
     for (AuthorizeStep& s : w) s = begin(kVisa);

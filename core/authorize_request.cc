@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "base/ascii.h"
 #include "core/authorize_fields.h"
 #include "core/json_body_errors.h"
 #include "core/json_syntax.h"
@@ -24,17 +25,6 @@ constexpr std::string_view kRepeatedUnnamed = "body repeats a key";
 
 constexpr DecodeError body_error(std::string_view message) {
   return {{}, message};
-}
-
-bool is_json_whitespace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-bool is_blank(std::string_view body) {
-  for (char c : body) {
-    if (!is_json_whitespace(c)) return false;
-  }
-  return true;
 }
 
 uint32_t fnv1a(std::string_view text) {
@@ -78,7 +68,7 @@ struct AuthorizeDecoder::State {
 };
 
 DecodeError AuthorizeDecoder::State::decode(std::string_view body, AuthorizeRequest& out) {
-  if (is_blank(body)) return body_error(kEmptyBody);
+  if (base::trim_left(body, base::kWhitespace).empty()) return body_error(kEmptyBody);
   if (body.size() > max_body_bytes || allocation != simdjson::SUCCESS) {
     return body_error(kTooLarge);
   }

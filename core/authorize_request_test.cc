@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "core/allocation_counter.h"
+#include "base/allocation_counter.h"
+#include "base/utf8.h"
 #include "core/json_syntax.h"
 #include "core/random.h"
-#include "core/utf8.h"
 
 namespace paystream::core {
 namespace {
@@ -155,7 +155,7 @@ class ReferenceJson {
         }
         continue;
       }
-      const size_t length = utf8_sequence_length(text_, pos_);
+      const size_t length = base::utf8_sequence_length(text_, pos_);
       if (length == 0) return false;
       pos_ += length;
     }
@@ -654,7 +654,7 @@ TEST_F(Decode, WarmDecodeDoesNotAllocate) {
   const std::string repeated = body_with(R"(,"note":1,"note":2)");
   const std::string invalid = body_with(R"(,"x":tru)");
   expect_ok(good);  // the first decode may size internal buffers
-  const test_support::AllocationCounter counter;
+  const base::test_support::AllocationCounter counter;
   for (int i = 0; i < 100; ++i) {
     ASSERT_TRUE(decoder_.decode(good, request_).ok());
     ASSERT_FALSE(decoder_.decode(repeated, request_).ok());

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "core/json_escape.h"
+#include "base/json_escape.h"
 #include "core/money.h"
 
 namespace paystream::core {
@@ -33,26 +33,26 @@ void format_authorize_response(const AuthorizeResponse& response, std::string& o
   const bool approved = response.verdict == Verdict::approved;
   out.clear();
   out += R"({"transaction_id":)";
-  append_json_string(out, response.transaction_id);
+  base::append_json_string(out, response.transaction_id);
   out += approved ? R"(,"status":"approved","authorization_code":)"
                   : R"(,"status":"declined","decline_code":)";
-  append_json_string(
+  base::append_json_string(
       out, approved ? response.authorization_code : decline_code_name(response.decline_code));
   out += R"(,"processor":)";
-  append_json_string(out, network_name(response.processor));
+  base::append_json_string(out, network_name(response.processor));
   out += R"(,"amount":)";
   char amount[kMaxAmountText];
   out.append(amount, format_amount(response.amount_minor, response.currency->exponent, amount));
   out += R"(,"currency":)";
-  append_json_string(out, response.currency->code);
+  base::append_json_string(out, response.currency->code);
   out += R"(,"amount_minor":)";
   append_integer(out, response.amount_minor);
   out += R"(,"card_last4":)";
-  append_json_string(out, response.card_last4);
+  base::append_json_string(out, response.card_last4);
   out += R"(,"latency_ms":)";
   append_integer(out, response.latency_ms);
   out += R"(,"version":)";
-  append_json_string(out, response.version);
+  base::append_json_string(out, response.version);
   out += '}';
 }
 
@@ -62,10 +62,10 @@ void format_invalid_request(std::string_view field, std::string_view message, st
   if (field.empty()) {
     out += "null";
   } else {
-    append_json_string(out, field);
+    base::append_json_string(out, field);
   }
   out += R"(,"message":)";
-  append_json_string(out, message);
+  base::append_json_string(out, message);
   out += '}';
 }
 
@@ -84,12 +84,12 @@ std::string_view service_error_name(ServiceError error) {
 void format_service_error(ServiceError error, std::string_view transaction_id, std::string& out) {
   out.clear();
   out += R"({"error":)";
-  append_json_string(out, service_error_name(error));
+  base::append_json_string(out, service_error_name(error));
   out += R"(,"message":)";
-  append_json_string(out, service_error_message(error));
+  base::append_json_string(out, service_error_message(error));
   if (!transaction_id.empty()) {
     out += R"(,"transaction_id":)";
-    append_json_string(out, transaction_id);
+    base::append_json_string(out, transaction_id);
   }
   out += '}';
 }

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/allocation_counter.h"
+#include "base/allocation_counter.h"
 
 namespace paystream::core {
 namespace {
@@ -103,7 +103,7 @@ TEST(AuthorizeResponse, ReusedBufferIsReplacedAndDoesNotAllocate) {
   const AuthorizeResponse r = approved_usd();
   format_authorize_response(r, out);
   const std::string first = out;
-  const test_support::AllocationCounter counter;
+  const base::test_support::AllocationCounter counter;
   for (int i = 0; i < 100; ++i) {
     format_authorize_response(r, out);
     format_invalid_request("amount", "must be greater than zero", out);

@@ -1,11 +1,10 @@
 #include "core/card.h"
 
+#include "base/ascii.h"
+
 namespace paystream::core {
 namespace {
 
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
 bool is_separator(char c) {
   return c == ' ' || c == '-';
 }
@@ -56,7 +55,7 @@ bool CardDigits::collect_digits(std::string_view raw) {
   length_ = 0;
   bool previous_was_digit = false;
   for (char c : raw) {
-    if (is_digit(c)) {
+    if (base::is_digit(c)) {
       if (length_ == kMaxCardDigits) return false;
       digits_[length_++] = c;
       previous_was_digit = true;
@@ -73,7 +72,7 @@ bool CardDigits::collect_digits(std::string_view raw) {
 std::optional<CardNetwork> detect_network(std::string_view digits) {
   if (digits.size() < 4) return std::nullopt;
   for (size_t i = 0; i < 4; ++i) {
-    if (!is_digit(digits[i])) return std::nullopt;
+    if (!base::is_digit(digits[i])) return std::nullopt;
   }
   const int two = prefix_value(digits, 2);
   const int four = prefix_value(digits, 4);
@@ -90,7 +89,7 @@ bool luhn_valid(std::string_view digits) {
   bool double_it = false;
   for (size_t i = digits.size(); i > 0; --i) {
     const char c = digits[i - 1];
-    if (!is_digit(c)) return false;
+    if (!base::is_digit(c)) return false;
     int d = c - '0';
     if (double_it) {
       d *= 2;

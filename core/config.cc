@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <variant>
 
-#include "core/json_escape.h"
+#include "base/json_escape.h"
 
 namespace paystream::core {
 namespace {
@@ -188,15 +188,10 @@ bool apply(const Variable& v, std::string_view value, Config& config) {
       return true;
     }
     bool operator()(const Level&) const {
-      static constexpr std::array levels = {LogLevel::debug, LogLevel::info, LogLevel::warn,
-                                            LogLevel::error};
-      for (LogLevel level : levels) {
-        if (value == log_level_name(level)) {
-          config.log_level = level;
-          return true;
-        }
-      }
-      return false;
+      const std::optional<LogLevel> level = base::parse_log_level(value);
+      if (!level) return false;
+      config.log_level = *level;
+      return true;
     }
     bool operator()(const Seed&) const {
       uint64_t seed = 0;
@@ -259,9 +254,9 @@ std::string config_json(const Config& config) {
     }
     void operator()(const RealRange& r) const { out += std::to_string(config.*r.field); }
     void operator()(const Flag& f) const { out += config.*f.field ? "true" : "false"; }
-    void operator()(const Text& t) const { append_json_string(out, config.*t.field); }
+    void operator()(const Text& t) const { base::append_json_string(out, config.*t.field); }
     void operator()(const Level&) const {
-      append_json_string(out, log_level_name(config.log_level));
+      base::append_json_string(out, base::log_level_name(config.log_level));
     }
     void operator()(const Seed&) const {
       out += config.random_seed ? std::to_string(*config.random_seed) : "null";
@@ -270,7 +265,7 @@ std::string config_json(const Config& config) {
   std::string out = "{";
   for (const Variable& v : kVariables) {
     if (out.size() > 1) out += ',';
-    append_json_string(out, v.name);
+    base::append_json_string(out, v.name);
     out += ':';
     std::visit(Visitor{config, out}, v.target);
   }
@@ -282,20 +277,6 @@ std::vector<std::string_view> config_variable_names() {
   std::vector<std::string_view> names;
   for (const Variable& v : kVariables) names.emplace_back(v.name);
   return names;
-}
-
-std::string_view log_level_name(LogLevel level) {
-  switch (level) {
-    case LogLevel::debug:
-      return "debug";
-    case LogLevel::info:
-      return "info";
-    case LogLevel::warn:
-      return "warn";
-    case LogLevel::error:
-      return "error";
-  }
-  return "info";
 }
 
 bool is_loopback_address(std::string_view address) {

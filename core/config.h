@@ -9,9 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "base/log_level.h"
+
 namespace paystream::core {
 
-enum class LogLevel { debug, info, warn, error };
+using base::LogLevel;
 
 struct Config {
   // Listeners
@@ -41,7 +43,7 @@ struct Config {
   double error_rate = 0.0;
   double slow_rate = 0.0;
   int64_t slow_latency_ms = 0;
-  std::optional<uint64_t> random_seed;  // absent: seeded from getrandom()
+  std::optional<uint64_t> random_seed;  // absent: seeded from RAND_bytes
   std::string processor_api_key_file;
   // Circuit breaker
   int64_t cb_failure_threshold = 5;
@@ -74,8 +76,6 @@ std::string config_json(const Config& config);
 
 // Every variable's name, in the order of --help and config_json.
 std::vector<std::string_view> config_variable_names();
-
-std::string_view log_level_name(LogLevel level);
 
 // True for 127.0.0.0/8, ::1 and "localhost".
 bool is_loopback_address(std::string_view address);

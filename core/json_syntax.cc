@@ -1,16 +1,14 @@
 #include "core/json_syntax.h"
 
+#include "base/ascii.h"
+
 namespace paystream::core {
 namespace {
-
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
 
 // Advances `pos` over digits; true if there was at least one.
 bool skip_digits(std::string_view token, size_t& pos) {
   const size_t start = pos;
-  while (pos < token.size() && is_digit(token[pos])) ++pos;
+  while (pos < token.size() && base::is_digit(token[pos])) ++pos;
   return pos > start;
 }
 
@@ -37,13 +35,7 @@ bool is_json_number(std::string_view token) {
 }
 
 std::string_view trim_json_whitespace_right(std::string_view token) {
-  size_t size = token.size();
-  while (size > 0) {
-    const char c = token[size - 1];
-    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
-    --size;
-  }
-  return token.substr(0, size);
+  return base::trim_right(token, base::kWhitespace);
 }
 
 }  // namespace paystream::core

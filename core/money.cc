@@ -1,5 +1,7 @@
 #include "core/money.h"
 
+#include "base/ascii.h"
+
 #include <array>
 
 namespace paystream::core {
@@ -27,21 +29,17 @@ constexpr std::array<int64_t, 19> kPowersOf10 = {
     1'000'000'000'000'000'000LL,
 };
 
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-
 // Splits `token` into integer and fraction digits; false unless it matches the grammar exactly.
 bool split_decimal(std::string_view token, std::string_view& integer, std::string_view& fraction) {
   size_t i = 0;
-  while (i < token.size() && is_digit(token[i])) ++i;
+  while (i < token.size() && base::is_digit(token[i])) ++i;
   integer = token.substr(0, i);
   if (integer.empty() || (integer.size() > 1 && integer[0] == '0')) return false;
   fraction = {};
   if (i == token.size()) return true;
   if (token[i] != '.') return false;
   const size_t fraction_start = ++i;
-  while (i < token.size() && is_digit(token[i])) ++i;
+  while (i < token.size() && base::is_digit(token[i])) ++i;
   fraction = token.substr(fraction_start, i - fraction_start);
   return !fraction.empty() && i == token.size();
 }

@@ -1,24 +1,14 @@
 #include "core/request_headers.h"
 
+#include "base/ascii.h"
+
 namespace paystream::core {
 namespace {
 
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool equals_ignore_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
+using base::equals_ignore_case;
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
+  return base::trim(s, base::kSpaceTab);
 }
 
 }  // namespace
@@ -54,9 +44,8 @@ bool is_valid_request_id(std::string_view value) {
 }
 
 void format_request_id(uint64_t high, uint64_t low, char* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = 0; i < 16; ++i) out[i] = kHex[(high >> (60 - 4 * i)) & 15];
-  for (int i = 0; i < 16; ++i) out[16 + i] = kHex[(low >> (60 - 4 * i)) & 15];
+  for (int i = 0; i < 16; ++i) out[i] = base::kHexDigits[(high >> (60 - 4 * i)) & 15];
+  for (int i = 0; i < 16; ++i) out[16 + i] = base::kHexDigits[(low >> (60 - 4 * i)) & 15];
 }
 
 }  // namespace paystream::core

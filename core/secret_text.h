@@ -1,5 +1,6 @@
 #pragma once
-// Handling of secret values (bearer tokens, API keys) read from files. Pure: no I/O.
+// Handling of secret values (bearer tokens, API keys) read from files. Pure: no I/O (the
+// digest and the constant-time comparison come from OpenSSL's libcrypto).
 // A secret never leaves through these functions except as a fingerprint.
 
 #include <cstddef>

@@ -1,7 +1,7 @@
 #pragma once
 // Transaction ids: "txn_" + 26 Crockford base32 characters laid out like a ULID, a 48-bit Unix
 // millisecond timestamp then 80 random bits, so ids sort by creation time. The caller supplies
-// the random bits (the service reads them from getrandom()).
+// the random bits (the service draws them with OpenSSL's RAND_bytes).
 
 #include <array>
 #include <cstddef>

@@ -4,18 +4,19 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
-#include <sstream>
 #include <string>
+
+#include "base/ascii.h"
+#include "base/file.h"
 
 namespace paystream::net {
 namespace {
 
+// cgroup and /proc entries are a few lines; anything larger is not what we look for.
+constexpr size_t kMaxFileBytes = 64 * 1024;
+
 std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return base::read_small_file(path.c_str(), kMaxFileBytes).value_or(std::string());
 }
 
 bool parse_u64(std::string_view s, uint64_t& out) {
@@ -26,9 +27,7 @@ bool parse_u64(std::string_view s, uint64_t& out) {
 }  // namespace
 
 std::optional<int> cpus_from_cpu_max(std::string_view cpu_max) {
-  while (!cpu_max.empty() && (cpu_max.back() == '\n' || cpu_max.back() == ' ')) {
-    cpu_max.remove_suffix(1);
-  }
+  cpu_max = base::trim_right(cpu_max, " \n");
   const size_t space = cpu_max.find(' ');
   if (space == std::string_view::npos) return std::nullopt;
   uint64_t quota = 0;

@@ -1,5 +1,7 @@
 #include "net/http_parser.h"
 
+#include "base/ascii.h"
+
 namespace paystream::net {
 namespace {
 
@@ -8,12 +10,7 @@ RequestParser* self(llhttp_t* p) {
 }
 
 bool is_space(char c) {
-  return c == ' ' || c == '\t';
-}
-
-std::string_view trim_right(std::string_view s) {
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
+  return base::is_one_of(c, base::kSpaceTab);
 }
 
 }  // namespace
@@ -201,7 +198,7 @@ int RequestParser::check_head() {
   build_request();
   int hosts = 0;
   for (const Header& h : headers_) {
-    if (equals_ignore_case(h.name, "host")) ++hosts;
+    if (base::equals_ignore_case(h.name, "host")) ++hosts;
   }
   if (hosts > 1 || (parser_.http_minor == 1 && hosts != 1)) {
     return fail(400, "bad_request", "HTTP/1.1 requests need exactly one Host header");
@@ -214,7 +211,7 @@ int RequestParser::check_head() {
   }
   std::string_view expect = request_.header("expect");
   if (!expect.empty()) {
-    if (!equals_ignore_case(expect, "100-continue")) {
+    if (!base::equals_ignore_case(expect, "100-continue")) {
       return fail(417, "expectation_failed", "only Expect: 100-continue is supported");
     }
     const bool has_body = (parser_.flags & F_CHUNKED) != 0 ||
@@ -258,7 +255,8 @@ void RequestParser::build_request() {
   for (const HeaderSpan& h : header_spans_) {
     headers_.push_back(
         {std::string_view(text_).substr(h.name.offset, h.name.length),
-         trim_right(std::string_view(text_).substr(h.value.offset, h.value.length))});
+         base::trim_right(std::string_view(text_).substr(h.value.offset, h.value.length),
+                          base::kSpaceTab)});
   }
   request_.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
   request_.target = std::string_view(text_).substr(url_.offset, url_.length);

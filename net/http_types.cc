@@ -1,29 +1,19 @@
 #include "net/http_types.h"
 
-namespace paystream::net {
+#include "base/ascii.h"
 
-bool equals_ignore_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
+namespace paystream::net {
 
 std::string_view Request::header(std::string_view name) const {
   for (const Header& h : headers) {
-    if (equals_ignore_case(h.name, name)) return h.value;
+    if (base::equals_ignore_case(h.name, name)) return h.value;
   }
   return {};
 }
 
 bool Request::has_header(std::string_view name) const {
   for (const Header& h : headers) {
-    if (equals_ignore_case(h.name, name)) return true;
+    if (base::equals_ignore_case(h.name, name)) return true;
   }
   return false;
 }

@@ -42,7 +42,6 @@ struct Response {
   std::span<const ResponseHeader> headers;  // extra headers, e.g. Allow, Retry-After
 };
 
-bool equals_ignore_case(std::string_view a, std::string_view b);
 std::string_view reason_phrase(int status);
 
 }  // namespace paystream::net

@@ -7,24 +7,12 @@
 #include <cmath>
 #include <ctime>
 
+#include "base/json_escape.h"
+
 namespace paystream::net::log {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(Level::info)};
-
-std::string_view level_name(Level level) {
-  switch (level) {
-    case Level::debug:
-      return "debug";
-    case Level::info:
-      return "info";
-    case Level::warn:
-      return "warn";
-    case Level::error:
-      return "error";
-  }
-  return "info";
-}
 
 void append_timestamp(std::string& out) {
   timespec ts{};
@@ -52,34 +40,15 @@ bool enabled(Level level) {
   return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
 }
 
-void append_json_string(std::string& out, std::string_view value) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : value) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
 Line::Line(Level level, std::string_view msg) : on_(enabled(level)) {
   if (!on_) return;
   text_.reserve(256);
   text_ += "{\"ts\":\"";
   append_timestamp(text_);
   text_ += "\",\"level\":\"";
-  text_ += level_name(level);
+  text_ += base::log_level_name(level);
   text_ += "\",\"msg\":";
-  append_json_string(text_, msg);
+  base::append_json_string(text_, msg);
 }
 
 Line::~Line() {
@@ -97,13 +66,13 @@ Line::~Line() {
 
 Line& Line::key(std::string_view k) {
   text_ += ',';
-  append_json_string(text_, k);
+  base::append_json_string(text_, k);
   text_ += ':';
   return *this;
 }
 
 Line& Line::str(std::string_view k, std::string_view value) {
-  if (on_) append_json_string(key(k).text_, value);
+  if (on_) base::append_json_string(key(k).text_, value);
   return *this;
 }
 

@@ -6,14 +6,17 @@
 #include <string>
 #include <string_view>
 
+#include "base/log_level.h"
+
 namespace paystream::net::log {
 
-enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
+using Level = base::LogLevel;
 
 void set_level(Level level);
 bool enabled(Level level);
 
-// Builds one line; writes it when destroyed. Values are JSON-escaped.
+// Builds one line; writes it when destroyed. Keys, the message and str() values are escaped by
+// base::append_json_string, so the line is valid JSON whatever bytes they hold.
 class Line {
  public:
   Line(Level level, std::string_view msg);
@@ -46,7 +49,5 @@ inline Line warn(std::string_view msg) {
 inline Line error(std::string_view msg) {
   return Line(Level::error, msg);
 }
-
-void append_json_string(std::string& out, std::string_view value);
 
 }  // namespace paystream::net::log

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <ctime>
 
-#include "net/clock.h"
+#include "base/clock.h"
 #include "net/connection.h"
 #include "net/log.h"
 
@@ -35,7 +35,7 @@ Reactor::Reactor(int index, std::string name, const ListenerOptions& options, co
   uv_timer_init(&loop_, &heartbeat_);
   heartbeat_.data = this;
   uv_timer_start(&heartbeat_, on_heartbeat, kHeartbeatMs, kHeartbeatMs);
-  heartbeat_ms_.store(monotonic_ms(), std::memory_order_release);
+  heartbeat_ms_.store(base::monotonic_ms(), std::memory_order_release);
   update_date();
 }
 
@@ -122,7 +122,7 @@ void Reactor::run_tasks() {
 
 void Reactor::on_heartbeat(uv_timer_t* timer) {
   Reactor* r = of(reinterpret_cast<uv_handle_t*>(timer));
-  r->heartbeat_ms_.store(monotonic_ms(), std::memory_order_release);
+  r->heartbeat_ms_.store(base::monotonic_ms(), std::memory_order_release);
   r->update_date();
 }
 

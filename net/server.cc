@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "net/clock.h"
+#include "base/clock.h"
 #include "net/log.h"
 #include "net/termination_signals.h"
 
@@ -104,7 +104,7 @@ int Server::run() {
 
 std::vector<int> Server::stalled_reactors(uint64_t max_age_ms) const {
   std::vector<int> stalled;
-  const uint64_t now = monotonic_ms();
+  const uint64_t now = base::monotonic_ms();
   for (const auto& r : reactors_) {
     const uint64_t beat = r->heartbeat_ms();
     if (now > beat && now - beat > max_age_ms) stalled.push_back(r->index());

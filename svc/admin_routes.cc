@@ -1,9 +1,9 @@
 #include "svc/admin_routes.h"
 
+#include "base/clock.h"
+#include "base/json_escape.h"
 #include "core/fault_state_json.h"
-#include "core/json_escape.h"
 #include "core/secret_text.h"
-#include "net/clock.h"
 #include "net/log.h"
 
 namespace paystream::svc {
@@ -50,10 +50,10 @@ void update_faults(const AdminContext& context, const net::Request& request,
     if (parsed.error->field.empty()) {
       body += "null";
     } else {
-      core::append_json_string(body, parsed.error->field);
+      base::append_json_string(body, parsed.error->field);
     }
     body += R"(,"message":)";
-    core::append_json_string(body, parsed.error->message);
+    base::append_json_string(body, parsed.error->message);
     body += "}";
     respond_json(responder, 400, body);  // nothing changed
     return;
@@ -71,7 +71,7 @@ void reset_faults(const AdminContext& context, const net::Request& request,
 
 void append_field(std::string& out, std::string_view name) {
   if (out.back() != '{') out += ',';
-  core::append_json_string(out, name);
+  base::append_json_string(out, name);
   out += ':';
 }
 
@@ -82,17 +82,17 @@ void append_number(std::string& out, std::string_view name, uint64_t value) {
 
 void append_text(std::string& out, std::string_view name, std::string_view value) {
   append_field(out, name);
-  core::append_json_string(out, value);
+  base::append_json_string(out, value);
 }
 
 std::string state_json(const AdminContext& context) {
-  const core::BreakerSnapshot breaker = context.authorize->breaker.snapshot(net::monotonic_ms());
+  const core::BreakerSnapshot breaker = context.authorize->breaker.snapshot(base::monotonic_ms());
   std::string out = "{";
   append_text(out, "version", context.authorize->version);
   append_text(out, "compiled_version", context.compiled_version);
   append_text(out, "revision", context.revision);
   append_number(out, "reactors", context.server->reactor_count());
-  append_number(out, "uptime_seconds", (net::unix_now_ms() - context.started_unix_ms) / 1000);
+  append_number(out, "uptime_seconds", (base::unix_now_ms() - context.started_unix_ms) / 1000);
   append_field(out, "circuit_breaker");
   out += '{';
   append_text(out, "state", core::breaker_state_name(breaker.state));

@@ -1,23 +1,25 @@
 #include "svc/authorize_handler.h"
 
-#include <sys/random.h>
+#include <openssl/rand.h>
 
-#include "net/clock.h"
+#include "base/clock.h"
 #include "net/log.h"
 
 namespace paystream::svc {
 namespace {
 
-// Transaction ids' random bits, from the kernel so ids are unique across reactors,
-// pods and restarts.
-void kernel_entropy(std::span<uint8_t> out, void* fallback) {
-  if (getrandom(out.data(), out.size(), 0) == static_cast<ssize_t>(out.size())) return;
+// Transaction ids' random bits, from OpenSSL's per-thread DRBG (seeded by the kernel, so ids
+// are unique across reactors, pods and restarts; reseeded in user space, so a request makes no
+// system call for them). The call lives here, not in core: core stays deterministic for its
+// inputs, and its tests and benchmarks pass a seeded generator as the EntropySource instead.
+void csprng_entropy(std::span<uint8_t> out, void* fallback) {
+  if (RAND_bytes(out.data(), static_cast<int>(out.size())) == 1) return;
   auto* rng = static_cast<core::Xoshiro256*>(fallback);
   for (uint8_t& b : out) b = static_cast<uint8_t>(rng->next());
 }
 
 core::PipelineTime now() {
-  return {.monotonic_ns = net::monotonic_ns(), .unix_ms = net::unix_now_ms()};
+  return {.monotonic_ns = base::monotonic_ns(), .unix_ms = base::unix_now_ms()};
 }
 
 void log_transition(const core::BreakerTransition& t) {
@@ -37,7 +39,7 @@ AuthorizeHandler::AuthorizeHandler(net::Reactor& reactor, core::AuthorizeShared&
                                    core::MetricShard& shard, uint64_t seed)
     : reactor_(reactor),
       fallback_rng_(seed ^ 0x9e3779b97f4a7c15ULL),
-      pipeline_(shared, shard, seed, kernel_entropy, &fallback_rng_) {}
+      pipeline_(shared, shard, seed, csprng_entropy, &fallback_rng_) {}
 
 void AuthorizeHandler::handle(const net::Request& request, const net::Responder& responder) {
   const core::AuthorizeInput input{.content_type = request.header("content-type"),

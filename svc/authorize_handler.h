@@ -39,7 +39,7 @@ class AuthorizeHandler final : public net::ReactorService {
   void step(const core::AuthorizeStep& step, const net::Responder& responder);
 
   net::Reactor& reactor_;
-  core::Xoshiro256 fallback_rng_;  // entropy only if the kernel's fails
+  core::Xoshiro256 fallback_rng_;  // entropy only if OpenSSL's RAND_bytes fails
   core::AuthorizePipeline pipeline_;
   std::vector<std::unique_ptr<Wait>> waits_;  // by pipeline call index
 };

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "core/json_escape.h"
-#include "net/clock.h"
+#include "base/clock.h"
+#include "base/json_escape.h"
 
 namespace paystream::svc {
 namespace {
@@ -38,8 +38,8 @@ std::string_view health_status(core::BreakerState state) {
 void add_health_route(net::Router& router, const HealthContext& context) {
   const HealthContext* ctx = &context;
   router.add("GET", "/health", [ctx](const net::Request&, const net::Responder& responder) {
-    // The shards are stamped with net::monotonic_ms()'s clock, which this reads too.
-    const uint64_t now_ms = net::monotonic_ms();
+    // The shards are stamped with base::monotonic_ms()'s clock, which this reads too.
+    const uint64_t now_ms = base::monotonic_ms();
     const core::MergedMetrics merged = core::merge_shards(ctx->shards, now_ms);
     const core::BreakerState state = ctx->breaker->snapshot(now_ms).state;
     const double rate = core::windowed_success_rate(merged);
@@ -54,9 +54,9 @@ void add_health_route(net::Router& router, const HealthContext& context) {
     body += R"(",)";
     body += numbers;
     body += R"("version":)";
-    core::append_json_string(body, ctx->version);
+    base::append_json_string(body, ctx->version);
     body += R"(,"uptime_seconds":)";
-    body += std::to_string((net::unix_now_ms() - ctx->started_unix_ms) / 1000);
+    body += std::to_string((base::unix_now_ms() - ctx->started_unix_ms) / 1000);
     body += '}';
     responder.respond(
         net::Response{.status = state == core::BreakerState::open ? 503 : 200, .body = body});

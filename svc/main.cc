@@ -16,22 +16,6 @@ namespace {
 
 constexpr int kExitBadConfig = 2;
 
-paystream::net::log::Level to_log_level(paystream::core::LogLevel level) {
-  using paystream::core::LogLevel;
-  using paystream::net::log::Level;
-  switch (level) {
-    case LogLevel::debug:
-      return Level::debug;
-    case LogLevel::info:
-      return Level::info;
-    case LogLevel::warn:
-      return Level::warn;
-    case LogLevel::error:
-      return Level::error;
-  }
-  return Level::info;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,7 +49,7 @@ int main(int argc, char** argv) {
     return kExitBadConfig;
   }
   const core::Config& config = loaded.config;
-  log::set_level(to_log_level(config.log_level));
+  log::set_level(config.log_level);
   if (config.admin_token_file.empty() && !config.admin_allow_unauthenticated &&
       !core::is_loopback_address(config.admin_bind_addr)) {
     log::error("invalid configuration")

@@ -7,7 +7,7 @@
 #include <charconv>
 #include <string>
 
-#include "svc/small_file.h"
+#include "base/file.h"
 
 namespace paystream::svc {
 namespace {
@@ -43,7 +43,8 @@ double cpu_seconds() {
 }
 
 double resident_memory_bytes() {
-  const std::optional<std::string> statm = read_small_file("/proc/self/statm", kMaxProcFileBytes);
+  const std::optional<std::string> statm =
+      base::read_small_file("/proc/self/statm", kMaxProcFileBytes);
   const std::optional<uint64_t> pages = statm ? parse_resident_pages(*statm) : std::nullopt;
   return pages ? static_cast<double>(*pages) * static_cast<double>(::sysconf(_SC_PAGESIZE)) : 0;
 }
@@ -62,8 +63,9 @@ double open_fds() {
 }
 
 double start_time_seconds() {
-  const std::optional<std::string> stat = read_small_file("/proc/self/stat", kMaxProcFileBytes);
-  const std::optional<std::string> system = read_small_file("/proc/stat", kMaxProcFileBytes);
+  const std::optional<std::string> stat =
+      base::read_small_file("/proc/self/stat", kMaxProcFileBytes);
+  const std::optional<std::string> system = base::read_small_file("/proc/stat", kMaxProcFileBytes);
   if (!stat || !system) return 0;
   const std::optional<uint64_t> ticks = parse_start_time_ticks(*stat);
   const std::optional<uint64_t> boot = parse_boot_time_seconds(*system);

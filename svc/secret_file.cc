@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "svc/small_file.h"
+#include "base/file.h"
 
 namespace paystream::svc {
 
@@ -21,7 +21,9 @@ core::SecretFileAccess secret_file_access(std::string path) {
                 static_cast<int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec,
         };
       },
-      [path = std::move(path)]() { return read_small_file(path.c_str(), kMaxSecretFileBytes); },
+      [path = std::move(path)]() {
+        return base::read_small_file(path.c_str(), kMaxSecretFileBytes);
+      },
   };
 }
 

@@ -1,6 +1,6 @@
 #include "svc/secret_watch.h"
 
-#include "net/clock.h"
+#include "base/clock.h"
 #include "net/log.h"
 #include "svc/secret_file.h"
 
@@ -8,7 +8,7 @@ namespace paystream::svc {
 
 SecretWatch* SecretWatch::start(std::string name, std::string path, net::Reactor& reactor) {
   core::SecretLoadResult loaded =
-      core::SecretReloader::load(secret_file_access(path), net::unix_now_ms());
+      core::SecretReloader::load(secret_file_access(path), base::unix_now_ms());
   if (!loaded.reloader) {
     net::log::error("cannot load secret file")
         .str("secret", name)
@@ -35,7 +35,7 @@ SecretWatch::SecretWatch(net::Reactor& reactor, std::string name, std::string pa
 }
 
 void SecretWatch::poll() {
-  const core::SecretPollEvent event = reloader_.poll(net::unix_now_ms());
+  const core::SecretPollEvent event = reloader_.poll(base::unix_now_ms());
   switch (event) {
     case core::SecretPollEvent::not_due:
     case core::SecretPollEvent::unchanged:

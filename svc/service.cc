@@ -1,9 +1,9 @@
 #include "svc/service.h"
 
-#include <sys/random.h>
+#include <openssl/rand.h>
 
+#include "base/clock.h"
 #include "core/fault_state.h"
-#include "net/clock.h"
 #include "net/cpu_count.h"
 #include "net/log.h"
 #include "net/probes.h"
@@ -51,7 +51,8 @@ core::BreakerSettings breaker_settings(const core::Config& config) {
 uint64_t reactor_seed(const core::Config& config, size_t reactor) {
   if (config.random_seed) return *config.random_seed + reactor;
   uint64_t seed = 0;
-  if (getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = net::monotonic_ns() ^ (reactor << 32);
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed) != 1)
+    seed = base::monotonic_ns() ^ (reactor << 32);
   return seed;
 }
 
@@ -59,8 +60,8 @@ uint64_t reactor_seed(const core::Config& config, size_t reactor) {
 
 Service::Service(const core::Config& config)
     : config_(config),
-      started_unix_ms_(net::unix_now_ms()),
-      authorize_(breaker_settings(config), net::monotonic_ms()),
+      started_unix_ms_(base::unix_now_ms()),
+      authorize_(breaker_settings(config), base::monotonic_ms()),
       server_(
           std::make_unique<net::Server>(server_options(config), public_router_, admin_router_)) {
   authorize_.version = config.service_version.empty() ? std::string(service_version_default())
@@ -82,10 +83,10 @@ Service::Service(const core::Config& config)
 
   core::ScrapeSources sources;
   for (const auto& shard : shards_) sources.shards.push_back(shard.get());
-  sources.now_ms = net::monotonic_ms;
+  sources.now_ms = base::monotonic_ms;
   sources.http = [this] { return http_metrics(); };
   sources.breaker = [this] {
-    const core::BreakerSnapshot s = authorize_.breaker.snapshot(net::monotonic_ms());
+    const core::BreakerSnapshot s = authorize_.breaker.snapshot(base::monotonic_ms());
     return core::BreakerMetrics{s.state, s.trips};
   };
   sources.fault = [this] { return core::fault_metrics(authorize_.faults, authorize_.environment); };

@@ -4,12 +4,14 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "base/clock.h"
+#include "base/file.h"
 #include "bench/authload/body_mix.h"
-#include "bench/authload/clock.h"
 #include "bench/authload/find_max.h"
 #include "bench/authload/load_run.h"
 #include "bench/authload/options.h"
@@ -33,12 +35,14 @@ int run_error(const std::string& message) {
   return kExitRunError;
 }
 
+// A request body; far above any body limit a service sets, so only a wrong file is refused.
+constexpr size_t kMaxBodyFileBytes = 64 * 1024 * 1024;
+
 bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream text;
-  text << in.rdbuf();
-  out = text.str();
+  std::optional<std::string> content =
+      paystream::base::read_small_file(path.c_str(), kMaxBodyFileBytes);
+  if (!content) return false;
+  out = std::move(*content);
   return true;
 }
 
@@ -106,7 +110,7 @@ int find_max(const bench::Options& o, const std::vector<bench::RunTarget>& targe
   config.step_cost_s = spec.warmup_s + spec.duration_s + 0.3;
   std::vector<bench::RunSummary> summaries;
   std::string run_failure;
-  const uint64_t started = bench::monotonic_ns();
+  const uint64_t started = paystream::base::monotonic_ns();
   auto run_step = [&](double rate) {
     spec.rate = rate;
     bench::StepOutcome step;
@@ -131,7 +135,9 @@ int find_max(const bench::Options& o, const std::vector<bench::RunTarget>& targe
     }
     return step;
   };
-  auto elapsed_s = [&] { return static_cast<double>(bench::monotonic_ns() - started) / 1e9; };
+  auto elapsed_s = [&] {
+    return static_cast<double>(paystream::base::monotonic_ns() - started) / 1e9;
+  };
   const bench::FindMaxResult search = bench::find_max_rate(config, run_step, elapsed_s);
   std::fputs(bench::find_max_table(search, o.p99_bound_ms).c_str(), stdout);
   const bench::RunSummary* best = nullptr;

@@ -1,6 +1,6 @@
 #include "bench/authload/client_connection.h"
 
-#include "bench/authload/clock.h"
+#include "base/clock.h"
 
 namespace paystream::bench {
 namespace {
@@ -113,7 +113,7 @@ void ClientConnection::read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_
 void ClientConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
   if (state_ != State::connected && state_ != State::draining) return;
   if (nread == 0) return;
-  read_ns_ = monotonic_ns();
+  read_ns_ = base::monotonic_ns();
   if (nread > 0) {
     const auto status = reader_.feed(buf->base, static_cast<size_t>(nread), *this);
     if (unexpected_response_ || status == ResponseReader::Status::error) {

@@ -3,24 +3,12 @@
 #include <cmath>
 #include <cstdio>
 
+#include "base/json_escape.h"
+
 namespace paystream::bench {
 
 void JsonWriter::quoted(std::string_view value) {
-  text_ += '"';
-  for (char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      text_ += '\\';
-      text_ += c;
-    } else if (byte < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
-      text_ += escaped;
-    } else {
-      text_ += c;
-    }
-  }
-  text_ += '"';
+  base::append_json_string(text_, value);
 }
 
 void JsonWriter::prefix(std::string_view key) {
@@ -36,40 +24,40 @@ void JsonWriter::prefix(std::string_view key) {
   }
 }
 
-JsonWriter& JsonWriter::begin_object(std::string_view key) {
+void JsonWriter::open(std::string_view key, char bracket) {
   prefix(key);
-  text_ += '{';
+  text_ += bracket;
   first_.push_back(true);
-  return *this;
 }
 
-JsonWriter& JsonWriter::end_object() {
+void JsonWriter::close(char bracket) {
   const bool empty = first_.back();
   first_.pop_back();
   if (!empty) {
     text_ += '\n';
     text_.append(first_.size() * 2, ' ');
   }
-  text_ += '}';
+  text_ += bracket;
+}
+
+JsonWriter& JsonWriter::begin_object(std::string_view key) {
+  open(key, '{');
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_object() {
+  close('}');
   if (first_.empty()) text_ += '\n';
   return *this;
 }
 
 JsonWriter& JsonWriter::begin_array(std::string_view key) {
-  prefix(key);
-  text_ += '[';
-  first_.push_back(true);
+  open(key, '[');
   return *this;
 }
 
 JsonWriter& JsonWriter::end_array() {
-  const bool empty = first_.back();
-  first_.pop_back();
-  if (!empty) {
-    text_ += '\n';
-    text_.append(first_.size() * 2, ' ');
-  }
-  text_ += ']';
+  close(']');
   return *this;
 }
 

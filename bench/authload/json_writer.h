@@ -26,6 +26,8 @@ class JsonWriter {
  private:
   void prefix(std::string_view key);
   void quoted(std::string_view value);
+  void open(std::string_view key, char bracket);
+  void close(char bracket);
 
   std::string text_;
   std::vector<bool> first_;  // per open container: nothing written in it yet

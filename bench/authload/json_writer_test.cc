@@ -28,7 +28,7 @@ TEST(JsonWriter, NestedContainersCommasAndEscapes) {
       .end_object();
   EXPECT_EQ(w.text(),
             "{\n"
-            "  \"name\": \"a\\\"b\\\\c\\u000a\",\n"
+            "  \"name\": \"a\\\"b\\\\c\\n\",\n"
             "  \"rate\": 4999.5,\n"
             "  \"whole\": 3,\n"
             "  \"nan\": null,\n"
@@ -42,6 +42,12 @@ TEST(JsonWriter, NestedContainersCommasAndEscapes) {
             "  \"empty\": {},\n"
             "  \"none\": []\n"
             "}\n");
+}
+
+TEST(JsonWriter, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  JsonWriter w;
+  w.begin_object().string("target", "h\xffst\x01").end_object();
+  EXPECT_EQ(w.text(), "{\n  \"target\": \"h\\ufffdst\\u0001\"\n}\n");
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "bench/authload/clock.h"
+#include "base/clock.h"
 #include "bench/authload/live_status.h"
 #include "bench/authload/load_plan.h"
 #include "bench/authload/load_worker.h"
@@ -60,7 +60,7 @@ void print_live(const RunSpec& spec, std::vector<std::unique_ptr<LoadWorker>>& w
     total.latency.merge(one.latency);
   }
   const double elapsed_s =
-      (static_cast<double>(monotonic_ns()) - static_cast<double>(measured_start_ns)) / 1e9;
+      (static_cast<double>(base::monotonic_ns()) - static_cast<double>(measured_start_ns)) / 1e9;
   const std::string line = status.line(elapsed_s, spec.duration_s, total);
   std::fprintf(stderr, "%s\n", line.c_str());
 }
@@ -76,12 +76,12 @@ RunResult run_load(const RunSpec& spec) {
   const auto& targets = *spec.targets;
   const uint64_t warmup = requests_in(spec.rate, spec.warmup_s);
   result.measured_requests = requests_in(spec.rate, spec.duration_s);
-  const uint64_t started = monotonic_ns();
+  const uint64_t started = base::monotonic_ns();
   auto workers = make_workers(spec, warmup, warmup + result.measured_requests);
   for (auto& w : workers) w->start();
 
   // The threads give up on a connection after the timeout; a second more for them to say so.
-  const uint64_t connect_deadline = monotonic_ns() + spec.timeout_ns + 1'000'000'000;
+  const uint64_t connect_deadline = base::monotonic_ns() + spec.timeout_ns + 1'000'000'000;
   std::vector<size_t> established(targets.size(), 0);
   for (auto& w : workers) {
     w->wait_connected(connect_deadline);
@@ -104,7 +104,7 @@ RunResult run_load(const RunSpec& spec) {
     return result;
   }
 
-  const uint64_t start_ns = monotonic_ns() + kStartDelayNs;
+  const uint64_t start_ns = base::monotonic_ns() + kStartDelayNs;
   result.measured_start_ns =
       start_ns + static_cast<uint64_t>(static_cast<long double>(warmup) * 1e9L / spec.rate);
   for (auto& w : workers) w->begin(start_ns);
@@ -115,7 +115,7 @@ RunResult run_load(const RunSpec& spec) {
     bool all_done = true;
     for (auto& w : workers) all_done = all_done && w->done();
     if (all_done) break;
-    if (spec.live_status && monotonic_ns() >= next_status) {
+    if (spec.live_status && base::monotonic_ns() >= next_status) {
       print_live(spec, workers, result.measured_start_ns, status);
       next_status += 1'000'000'000;
     }
@@ -127,7 +127,7 @@ RunResult run_load(const RunSpec& spec) {
     const auto stats = w->stats();
     for (size_t t = 0; t < stats.size(); ++t) result.targets[t].merge(stats[t]);
   }
-  result.wall_s = static_cast<double>(monotonic_ns() - started) / 1e9;
+  result.wall_s = static_cast<double>(base::monotonic_ns() - started) / 1e9;
   result.ok = true;
   return result;
 }

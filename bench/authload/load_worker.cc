@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "bench/authload/clock.h"
+#include "base/clock.h"
 
 namespace paystream::bench {
 namespace {
@@ -116,7 +116,7 @@ uint64_t LoadWorker::due_ns(uint64_t local_index) const {
 
 void LoadWorker::tick() {
   if (schedule_done_ || shutting_down_) return;
-  const uint64_t now = monotonic_ns();
+  const uint64_t now = base::monotonic_ns();
   last_tick_ns_ = now;
   uint64_t sent = 0;
   while (next_ < local_total_ && due_ns(next_) <= now && sent < kMaxBurst) {
@@ -164,7 +164,7 @@ void LoadWorker::dispatch(uint64_t local_index) {
 
 void LoadWorker::on_check() {
   if (shutting_down_) return;
-  const uint64_t now = monotonic_ns();
+  const uint64_t now = base::monotonic_ns();
   bool all_attempted = true;
   bool all_drained = true;
   for (auto& lane : lanes_) {
@@ -225,7 +225,7 @@ void LoadWorker::shut_down() {
 
 bool LoadWorker::wait_connected(uint64_t deadline_ns) {
   std::unique_lock lock(mutex_);
-  const uint64_t now = monotonic_ns();
+  const uint64_t now = base::monotonic_ns();
   const auto wait = std::chrono::nanoseconds(deadline_ns > now ? deadline_ns - now : 0);
   return changed_.wait_for(lock, wait, [this] { return connected_ || done_; }) && connected_;
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/ascii.h"
+
 namespace paystream::bench {
 namespace {
 
@@ -11,11 +13,7 @@ ResponseReader* self(llhttp_t* p) {
 }
 
 size_t skip_spaces(std::string_view text, size_t at) {
-  while (at < text.size() &&
-         (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' || text[at] == '\r')) {
-    ++at;
-  }
-  return at;
+  return text.size() - base::trim_left(text.substr(at), base::kWhitespace).size();
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "bench/authload/clock.h"
+#include "base/clock.h"
 
 namespace paystream::bench {
 namespace {
@@ -25,7 +25,7 @@ TargetLane::TargetLane(uv_loop_t* loop, const LaneConfig& config) : config_(conf
 }
 
 void TargetLane::start_connecting() {
-  const uint64_t now = monotonic_ns();
+  const uint64_t now = base::monotonic_ns();
   for (Slot& slot : connections_) open(slot, now);
 }
 
@@ -72,7 +72,7 @@ void TargetLane::pump() {
       if (connection == nullptr) break;
       InFlight request = waiting_.front();
       waiting_.pop_front();
-      const uint64_t now = monotonic_ns();
+      const uint64_t now = base::monotonic_ns();
       if (request.measured && request.resent) {
         ++stats_.resent;
       } else if (request.measured) {
@@ -163,7 +163,7 @@ void TargetLane::on_request_returned(ClientConnection&, const InFlight& request)
 void TargetLane::on_closed(ClientConnection& connection, CloseReason reason) {
   Slot& slot = connections_[connection.id()];
   --live_connections_;
-  const uint64_t now = monotonic_ns();
+  const uint64_t now = base::monotonic_ns();
   switch (reason) {
     case CloseReason::connect_failed:
       ++stats_.connect_failures;

@@ -7,23 +7,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <chrono>
 #include <cstdlib>
 
+#include "base/ascii.h"
+
 namespace paystream::net::testing {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 int64_t now_ms() {
   using namespace std::chrono;
@@ -34,7 +24,7 @@ int64_t now_ms() {
 
 std::string ParsedResponse::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (iequals(k, name)) return v;
+    if (base::equals_ignore_case(k, name)) return v;
   }
   return {};
 }
@@ -58,8 +48,7 @@ std::vector<ParsedResponse> parse_responses(std::string_view bytes, size_t* cons
       std::string_view line = head.substr(line_start, next - line_start);
       const size_t colon = line.find(':');
       if (colon != std::string_view::npos) {
-        std::string_view value = line.substr(colon + 1);
-        while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+        const std::string_view value = base::trim_left(line.substr(colon + 1), " ");
         r.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
       }
       line_start = next + 2;

@@ -27,6 +27,9 @@
 #include <string>
 #include <string_view>
 
+#include "base/ascii.h"
+#include "base/clock.h"
+
 namespace {
 
 struct Settings {
@@ -50,15 +53,9 @@ uint64_t env_number(const char* name, uint64_t fallback) {
   return n;
 }
 
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-uint64_t monotonic_ms() {
-  return monotonic_ns() / 1'000'000u;
-}
+namespace base = paystream::base;
+using base::monotonic_ms;
+using base::monotonic_ns;
 
 uint64_t next_stall_ns = 0;
 
@@ -144,7 +141,8 @@ void send_due(uv_timer_t* t) {
 
 size_t content_length(std::string_view head) {
   for (size_t at = 0; at < head.size(); ++at) {
-    if (head.size() - at >= 15 && strncasecmp(head.data() + at, "content-length:", 15) == 0) {
+    if (head.size() - at >= 15 &&
+        base::equals_ignore_case(head.substr(at, 15), "content-length:")) {
       size_t n = 0;
       size_t p = at + 15;
       while (p < head.size() && head[p] == ' ') ++p;

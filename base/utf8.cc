@@ -1,8 +1,8 @@
-#include "core/utf8.h"
+#include "base/utf8.h"
 
 #include <cstdint>
 
-namespace paystream::core {
+namespace paystream::base {
 namespace {
 
 bool is_continuation(uint8_t byte) {
@@ -55,4 +55,4 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
-}  // namespace paystream::core
+}  // namespace paystream::base

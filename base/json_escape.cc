@@ -1,10 +1,11 @@
-#include "core/json_escape.h"
+#include "base/json_escape.h"
 
 #include <cstdint>
 
-#include "core/utf8.h"
+#include "base/ascii.h"
+#include "base/utf8.h"
 
-namespace paystream::core {
+namespace paystream::base {
 namespace {
 
 bool needs_escape(uint8_t byte) {
@@ -37,8 +38,7 @@ void append_control_escape(std::string& out, uint8_t byte) {
     default:
       break;
   }
-  constexpr char kHex[] = "0123456789abcdef";
-  const char escaped[] = {'\\', 'u', '0', '0', kHex[byte >> 4], kHex[byte & 0xF]};
+  const char escaped[] = {'\\', 'u', '0', '0', kHexDigits[byte >> 4], kHexDigits[byte & 0xF]};
   out.append(escaped, sizeof escaped);
 }
 
@@ -81,4 +81,4 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
-}  // namespace paystream::core
+}  // namespace paystream::base

@@ -1,11 +1,11 @@
-#include "svc/small_file.h"
+#include "base/file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 
-namespace paystream::svc {
+namespace paystream::base {
 
 std::optional<std::string> read_small_file(const char* path, size_t max_bytes) {
   const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
@@ -28,4 +28,4 @@ std::optional<std::string> read_small_file(const char* path, size_t max_bytes) {
   return content;
 }
 
-}  // namespace paystream::svc
+}  // namespace paystream::base

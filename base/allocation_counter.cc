@@ -1,10 +1,10 @@
-#include "core/allocation_counter.h"
+#include "base/allocation_counter.h"
 
 #include <atomic>
 #include <cstdlib>
 #include <new>
 
-namespace paystream::core::test_support {
+namespace paystream::base::test_support {
 namespace {
 
 std::atomic<long> allocation_count{0};
@@ -20,9 +20,9 @@ long allocations_so_far() {
   return allocation_count.load(std::memory_order_relaxed);
 }
 
-}  // namespace paystream::core::test_support
+}  // namespace paystream::base::test_support
 
-using paystream::core::test_support::counted_malloc;
+using paystream::base::test_support::counted_malloc;
 
 void* operator new(std::size_t size) {
   if (void* p = counted_malloc(size)) return p;

@@ -2,7 +2,7 @@
 // Test support: counts calls of the global operator new, so a test can assert that a warm path
 // allocates nothing. Link allocation_counter.cc (it replaces operator new/delete) into the test.
 
-namespace paystream::core::test_support {
+namespace paystream::base::test_support {
 
 long allocations_so_far();
 
@@ -16,4 +16,4 @@ class AllocationCounter {
   long start_;
 };
 
-}  // namespace paystream::core::test_support
+}  // namespace paystream::base::test_support

@@ -1,10 +1,10 @@
-#include "core/utf8.h"
+#include "base/utf8.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace paystream::core {
+namespace paystream::base {
 namespace {
 
 TEST(Utf8, AcceptsValidText) {
@@ -55,4 +55,4 @@ TEST(Utf8, SequenceLength) {
 }
 
 }  // namespace
-}  // namespace paystream::core
+}  // namespace paystream::base

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace paystream::core {
+namespace paystream::base {
 
 // Appends `text` escaped for use inside a JSON string, without quotes: '"', '\\' and control
 // characters are escaped; invalid UTF-8 bytes become \ufffd, so the output is always valid.
@@ -14,4 +14,4 @@ void append_json_escaped(std::string& out, std::string_view text);
 // Appends `text` as a complete JSON string literal, quotes included.
 void append_json_string(std::string& out, std::string_view text);
 
-}  // namespace paystream::core
+}  // namespace paystream::base

@@ -1,13 +1,13 @@
-#include "core/json_escape.h"
+#include "base/json_escape.h"
 
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 
-#include "core/allocation_counter.h"
+#include "base/allocation_counter.h"
 
-namespace paystream::core {
+namespace paystream::base {
 namespace {
 
 std::string escaped(std::string_view text) {
@@ -80,4 +80,4 @@ TEST(JsonString, DoesNotAllocateWithinCapacity) {
 }
 
 }  // namespace
-}  // namespace paystream::core
+}  // namespace paystream::base
