@@ -47,7 +47,7 @@ const SCENARIOS = {
   late: { fault: errors5, faultAfterWeight: 50, traffic: "normal", expect: "aborted", what: "5% processor errors on the canary from the first step after 50%" },
   "thin-traffic": { fault: errors5, rateFactor: 0.3, traffic: "normal", expect: "aborted", what: "30% of the default rate, 5% processor errors on the canary" },
   "retry-after-abort": { fault: errors5, retry: true, traffic: "normal", expect: "promoted", what: "a release with 5% errors (aborted), then a good release one production minute later" },
-  "no-traffic": { fault: null, traffic: "none", expect: "paused", what: "no traffic at all from the rollout's start" },
+  "no-traffic": { fault: null, traffic: "none", expect: "paused", what: "no traffic at all from before the rollout's start" },
 };
 
 // Both versions' processor: a realistic baseline (0.05% errors, 0.5% of calls 150 ms
@@ -443,12 +443,18 @@ async function main() {
       writeAllTargets();
       await sleep(Math.max(1000, 3 * config.scrapeIntervalMs));
     }
+    if (sc.traffic === "none" && opt.fault === undefined) {
+      // No traffic at all (a night): the load stops, and the rollout starts once the
+      // mesh's 1m windows (and the recording rules over them) hold none of the traffic
+      // sent before, as when nothing was sent for a while.
+      await traffic.stop("no-traffic: nothing is sent from here on");
+      await sleep((2 * 60_000) / N + 3 * config.scrapeIntervalMs + 2 * config.evaluationIntervalMs);
+    }
     if (r0 === null) r0 = now();
     const rolloutRec = { release: { ...release, pod: svc.canary.pod }, startedAt: now(), verdict: null, reason: null, verdictAt: null };
     record.rollouts.push(rolloutRec);
     const withFault = !isRetry && fault && !(sc.faultAfterWeight !== undefined && opt.fault === undefined);
     if (withFault) await injectFault("at the rollout's start");
-    if (sc.traffic === "none" && opt.fault === undefined) await traffic.stop("no-traffic: nothing is sent from the rollout's start");
     const res = await runRollout({
       runSpecs: runSpecsOf[k],
       label: releases.length > 1 ? `#${k + 1} ` : "",
