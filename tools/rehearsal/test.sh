@@ -144,6 +144,7 @@ rehearse() {  # rehearse SCENARIO EXPECTED_EXIT
   # The mesh: its counts against authload's reports and Prometheus, both reporters, the
   # releases' canonical revisions; an abort's report.
   local mesh
+  # shellcheck disable=SC2016 # the ${…} below are JavaScript template literals
   if mesh=$(node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const c = r.meshCheck;
