@@ -292,7 +292,16 @@ function stubRollout({ revision, generation = 8, observed = 8, current, stable, 
 // status) and then the abort step against a stub kubectl, for the ways a job ends; the
 // abort step sees the deploy step's outputs (steps.<id>.outputs.*) as GitHub would give
 // them, none when the deploy step never finished (cancelled, timed out). Returns problems.
-function runDeployAndAbort(wf, job, deploy, step, { rolloutName, nsName, sampleEnv }) {
+// The steps run the same way for every fixture that leaves them (and what they read)
+// unchanged: their problems are remembered by exactly those inputs.
+const deployAndAbortRuns = new Map();
+function runDeployAndAbort(wf, job, deploy, step, opts) {
+  const key = JSON.stringify([wf.env, job.env, deploy, step, opts]);
+  if (!deployAndAbortRuns.has(key)) deployAndAbortRuns.set(key, executeDeployAndAbort(wf, job, deploy, step, opts));
+  return [...deployAndAbortRuns.get(key)];
+}
+
+function executeDeployAndAbort(wf, job, deploy, step, { rolloutName, nsName, sampleEnv }) {
   const problems = [];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-abort-"));
   const bin = path.join(tmp, "bin");
