@@ -4,7 +4,7 @@
 
 #include <charconv>
 #include <cstdint>
-#include <iterator>
+#include <type_traits>
 
 #include "core/json_body_errors.h"
 
@@ -17,29 +17,17 @@ constexpr std::string_view kUnknownField = "is not a fault injection field";
 constexpr std::string_view kEnabledType = "must be true or false";
 constexpr std::string_view kLatencyRange = "must be an integer from 0 to 60000";
 constexpr std::string_view kJitterRange = "must be an integer from 0 to 10000";
-constexpr std::string_view kSlowLatencyRange = "must be an integer from 0 to 60000";
 constexpr std::string_view kRateRange = "must be a number from 0 to 1";
+static_assert(kMaxFaultLatencyMs == 60'000 && kMaxFaultSlowLatencyMs == 60'000 &&
+              kMaxFaultJitterMs == 10'000);  // the messages above state them
 
-enum class Field : uint8_t {
-  enabled,
-  latency_ms,
-  jitter_ms,
-  success_rate,
-  error_rate,
-  slow_rate,
-  slow_latency_ms,
-  reset_rate,
-};
-constexpr std::string_view kFieldNames[] = {"enabled",    "latency_ms", "jitter_ms",
-                                            "success_rate", "error_rate", "slow_rate",
-                                            "slow_latency_ms", "reset_rate"};
-
-std::optional<Field> find_field(std::string_view key) {
-  for (size_t i = 0; i < std::size(kFieldNames); ++i) {
-    if (key == kFieldNames[i]) return static_cast<Field>(i);
-  }
-  return std::nullopt;
-}
+constexpr std::string_view kEnabled = "enabled";
+// enabled and each parameter of for_each_fault_parameter.
+constexpr size_t kFieldCount = [] {
+  size_t count = 1;
+  for_each_fault_parameter([&](auto...) { ++count; });
+  return count;
+}();
 
 // `key` cut to at most kMaxReportedKeyBytes without splitting a UTF-8 sequence.
 std::string reported_key(std::string_view key) {
@@ -53,8 +41,8 @@ FaultUpdateResult body_error(std::string_view message) {
   return {{}, FaultUpdateError{{}, message}};
 }
 
-FaultUpdateResult field_error(Field field, std::string_view message) {
-  return {{}, FaultUpdateError{std::string(kFieldNames[static_cast<size_t>(field)]), message}};
+FaultUpdateResult field_error(std::string_view field, std::string_view message) {
+  return {{}, FaultUpdateError{std::string(field), message}};
 }
 
 // An integer token in [0, max]; a fraction or exponent form (even 100.0) is not an integer.
@@ -78,40 +66,40 @@ std::optional<double> rate_in_range(dom::element value) {
   return number + 0.0;  // -0 becomes 0
 }
 
-// Sets the field in `update` from `value`; the problem's message when its type or range is wrong.
-std::string_view read_field(Field field, dom::element value, FaultUpdate& update) {
-  switch (field) {
-    case Field::enabled: {
-      bool flag = false;
-      if (value.type() != dom::element_type::BOOL || value.get_bool().get(flag)) {
-        return kEnabledType;
-      }
-      update.enabled = flag;
-      return {};
+// A field of the body as read: its index among the fields (for repeats), its name, and the
+// problem's message when its value's type or range is wrong (empty when it was set).
+struct FieldRead {
+  size_t index = 0;
+  std::string_view name;
+  std::string_view problem;
+};
+
+// Sets the field `key` names in `update` from `value`; nullopt when `key` names no field.
+std::optional<FieldRead> read_field(std::string_view key, dom::element value, FaultUpdate& update) {
+  if (key == kEnabled) {
+    bool flag = false;
+    if (value.type() != dom::element_type::BOOL || value.get_bool().get(flag)) {
+      return FieldRead{0, kEnabled, kEnabledType};
     }
-    case Field::latency_ms:
-      update.latency_ms = integer_in_range(value, kMaxFaultLatencyMs);
-      return update.latency_ms ? std::string_view{} : kLatencyRange;
-    case Field::jitter_ms:
-      update.jitter_ms = integer_in_range(value, kMaxFaultJitterMs);
-      return update.jitter_ms ? std::string_view{} : kJitterRange;
-    case Field::success_rate:
-      update.success_rate = rate_in_range(value);
-      return update.success_rate ? std::string_view{} : kRateRange;
-    case Field::error_rate:
-      update.error_rate = rate_in_range(value);
-      return update.error_rate ? std::string_view{} : kRateRange;
-    case Field::slow_rate:
-      update.slow_rate = rate_in_range(value);
-      return update.slow_rate ? std::string_view{} : kRateRange;
-    case Field::slow_latency_ms:
-      update.slow_latency_ms = integer_in_range(value, kMaxFaultSlowLatencyMs);
-      return update.slow_latency_ms ? std::string_view{} : kSlowLatencyRange;
-    case Field::reset_rate:
-      update.reset_rate = rate_in_range(value);
-      return update.reset_rate ? std::string_view{} : kRateRange;
+    update.enabled = flag;
+    return FieldRead{0, kEnabled, {}};
   }
-  return kBodyNotJson;
+  std::optional<FieldRead> read;
+  size_t index = 0;
+  for_each_fault_parameter([&](std::string_view name, auto, auto member, auto, auto range) {
+    ++index;
+    if (read || key != name) return;
+    auto& slot = update.*member;
+    if constexpr (std::is_same_v<decltype(range), RateRange>) {
+      slot = rate_in_range(value);
+      read = FieldRead{index, name, slot ? std::string_view{} : kRateRange};
+    } else {
+      slot = integer_in_range(value, range);
+      const std::string_view problem = range == kMaxFaultJitterMs ? kJitterRange : kLatencyRange;
+      read = FieldRead{index, name, slot ? std::string_view{} : problem};
+    }
+  });
+  return read;
 }
 
 void append_number(std::string& out, double value) {
@@ -140,20 +128,10 @@ void append_member(std::string& out, std::string_view name, const std::optional<
 void append_state_members(std::string& out, const FaultState& state) {
   out += "\"enabled\":";
   out += state.enabled ? "true" : "false";
-  out += ',';
-  append_member(out, "latency_ms", state.latency_ms);
-  out += ',';
-  append_member(out, "jitter_ms", state.jitter_ms);
-  out += ',';
-  append_member(out, "success_rate", state.success_rate);
-  out += ',';
-  append_member(out, "error_rate", state.error_rate);
-  out += ',';
-  append_member(out, "slow_rate", state.slow_rate);
-  out += ',';
-  append_member(out, "slow_latency_ms", state.slow_latency_ms);
-  out += ',';
-  append_member(out, "reset_rate", state.reset_rate);
+  for_each_fault_parameter([&](std::string_view name, auto, auto, auto member, auto) {
+    out += ',';
+    append_member(out, name, state.*member);
+  });
 }
 
 }  // namespace
@@ -171,15 +149,14 @@ FaultUpdateResult parse_fault_update(std::string_view json_body) {
   }
 
   FaultUpdateResult result;
-  bool seen[std::size(kFieldNames)] = {};
+  bool seen[kFieldCount] = {};
   for (const dom::key_value_pair member : object) {
-    const std::optional<Field> field = find_field(member.key);  // the key as unescaped
+    // The key as unescaped.
+    const std::optional<FieldRead> field = read_field(member.key, member.value, result.update);
     if (!field) return {{}, FaultUpdateError{reported_key(member.key), kUnknownField}};
-    const size_t index = static_cast<size_t>(*field);
-    if (seen[index]) return field_error(*field, kKeyRepeated);
-    seen[index] = true;
-    const std::string_view problem = read_field(*field, member.value, result.update);
-    if (!problem.empty()) return field_error(*field, problem);
+    if (seen[field->index]) return field_error(field->name, kKeyRepeated);
+    seen[field->index] = true;
+    if (!field->problem.empty()) return field_error(field->name, field->problem);
   }
   return result;
 }
@@ -193,19 +170,10 @@ std::string fault_state_json(const FaultState& state) {
 
 std::string processor_parameters_json(const ProcessorParameters& parameters) {
   std::string out = "{";
-  append_member(out, "latency_ms", std::optional(parameters.latency_ms));
-  out += ',';
-  append_member(out, "jitter_ms", std::optional(parameters.jitter_ms));
-  out += ',';
-  append_member(out, "success_rate", std::optional(parameters.success_rate));
-  out += ',';
-  append_member(out, "error_rate", std::optional(parameters.error_rate));
-  out += ',';
-  append_member(out, "slow_rate", std::optional(parameters.slow_rate));
-  out += ',';
-  append_member(out, "slow_latency_ms", std::optional(parameters.slow_latency_ms));
-  out += ',';
-  append_member(out, "reset_rate", std::optional(parameters.reset_rate));
+  for_each_fault_parameter([&](std::string_view name, auto member, auto, auto, auto) {
+    if (out.size() > 1) out += ',';
+    append_member(out, name, std::optional(parameters.*member));
+  });
   out += '}';
   return out;
 }
