@@ -6,24 +6,14 @@
 #include <string>
 
 #include "bench/alloc_counter.h"
+#include "bench/authorize_post.h"
 #include "net/http_parser.h"
 #include "net/http_session.h"
 
 namespace paystream::net {
 namespace {
 
-std::string authorize_post() {
-  const std::string body =
-      R"({"card_number":"4111111111111111","amount":"2450.00","currency":"USD",)"
-      R"("merchant":"Amazon Web Services","cardholder_name":"Maria Garcia"})";
-  std::string req =
-      "POST /v1/authorize HTTP/1.1\r\n"
-      "Host: auth.paystream.test\r\n"
-      "Content-Type: application/json\r\n"
-      "Content-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body;
-  return req;
-}
+using bench::authorize_post;
 
 void BM_ParseAuthorizePost(benchmark::State& state) {
   const std::string req = authorize_post();

@@ -25,6 +25,7 @@
 #include <string_view>
 
 #include "bench/alloc_counter.h"
+#include "bench/authorize_post.h"
 #include "core/authorize_pipeline.h"
 #include "core/authorize_shared.h"
 #include "core/decision.h"
@@ -41,16 +42,7 @@ constexpr uint64_t kStartUnixMs = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
 constexpr size_t kMinWarmup = 256;
 constexpr size_t kMaxWarmup = 100'000;
 
-std::string authorize_post() {
-  const std::string body =
-      R"({"card_number":"4111111111111111","amount":"2450.00","currency":"USD",)"
-      R"("merchant":"Amazon Web Services","cardholder_name":"Maria Garcia"})";
-  return "POST /v1/authorize HTTP/1.1\r\n"
-         "Host: auth.paystream.test\r\n"
-         "Content-Type: application/json\r\n"
-         "Content-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + body;
-}
+using bench::authorize_post;
 
 enum Stage : size_t { parse, authorize, respond, session_rest, kStages };
 constexpr std::array<const char*, kStages> kStageNames = {"parse", "authorize", "respond",
