@@ -20,7 +20,7 @@ def plot(report, out_png):
     limit_mib = None
     if limit is not None and "limit " in limit["detail"]:
         limit_mib = float(limit["detail"].rsplit("limit ", 1)[1].split()[0])
-    extra = f", {limit_mib} with lines dashtype 2 lc rgb 'red' title 'RSS limit'" \
+    extra = f", {limit_mib} with lines dashtype 2 lc rgb 'red' title 'RSS limit (after warm-up)'" \
         if limit_mib else ""
     top = 1.15 * max([limit_mib or 0] + [s["hwm"] / MIB for s in report["samples"]])
     script = f"""
