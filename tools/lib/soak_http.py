@@ -45,7 +45,7 @@ async def read_response(reader, head_request=False, skip_informational=True):
     while True:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError) as e:
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError) as e:
             raise Closed() from e
         lines = head.decode("latin-1").split("\r\n")
         parts = lines[0].split(" ", 2)
@@ -70,7 +70,8 @@ async def read_response(reader, head_request=False, skip_informational=True):
                 body = await reader.readexactly(int(headers["content-length"]))
             else:
                 body = await reader.read()
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError) as e:
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError,
+                ValueError) as e:
             raise Closed() from e
         return status, headers, body
 
