@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <ostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -246,6 +248,11 @@ TEST(FramingCheck, Verdicts) {
       {"a\r\n b", FramingCheck::Verdict::obs_fold},
       {"a\r\n\tb", FramingCheck::Verdict::obs_fold},
       {"a \t b\r\n", FramingCheck::Verdict::ok},
+      {"a\r\nb\r\n\r\n", FramingCheck::Verdict::ok},
+      {"a\r", FramingCheck::Verdict::ok},  // the LF may come in the next read
+      {"a\r\n\r\r\n", FramingCheck::Verdict::bare_cr},
+      {"\r\n\n", FramingCheck::Verdict::bare_lf},
+      {"a\n\r\n", FramingCheck::Verdict::bare_lf},
   };
   for (const Case& c : cases) {
     for (size_t split = 0; split <= c.bytes.size(); ++split) {
@@ -256,6 +263,49 @@ TEST(FramingCheck, Verdicts) {
       EXPECT_EQ(v, c.verdict) << "split at " << split;
     }
   }
+}
+
+// The rules byte by byte, as the reference for the line-jumping scan.
+FramingCheck::Verdict reference(const std::string& bytes) {
+  char prev = 0;
+  for (char c : bytes) {
+    if (prev == '\r' && c != '\n') return FramingCheck::Verdict::bare_cr;
+    if (c == '\n' && prev != '\r') return FramingCheck::Verdict::bare_lf;
+    if ((c == ' ' || c == '\t') && prev == '\n') return FramingCheck::Verdict::obs_fold;
+    prev = c;
+  }
+  return FramingCheck::Verdict::ok;
+}
+
+TEST(FramingCheck, AgreesWithByteByByteRulesOnRandomLinesAndSplits) {
+  std::mt19937 rng(14);
+  const char alphabet[] = {'a', 'b', ' ', '\t', '\r', '\n', '\r', '\n'};
+  int bad = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string bytes;
+    const size_t n = rng() % 24;
+    for (size_t k = 0; k < n; ++k) {
+      // Mostly CRLF line ends, so that valid streams are common too.
+      if (rng() % 3 == 0) {
+        bytes += "\r\n";
+      } else {
+        bytes += alphabet[rng() % sizeof alphabet];
+      }
+    }
+    const FramingCheck::Verdict want = reference(bytes);
+    if (want != FramingCheck::Verdict::ok) ++bad;
+    std::vector<size_t> cuts = {0, rng() % (bytes.size() + 1), rng() % (bytes.size() + 1),
+                                bytes.size()};
+    std::sort(cuts.begin(), cuts.end());
+    FramingCheck check;
+    FramingCheck::Verdict got = FramingCheck::Verdict::ok;
+    for (size_t c = 0; c + 1 < cuts.size() && got == FramingCheck::Verdict::ok; ++c) {
+      got = check.scan(bytes.data() + cuts[c], cuts[c + 1] - cuts[c]);
+    }
+    ASSERT_EQ(got, want) << "case " << i << " (" << ::testing::PrintToString(bytes) << ")";
+  }
+  EXPECT_GT(bad, 1000);
+  EXPECT_LT(bad, 19000);
 }
 
 TEST(FramingCheck, BodyBetweenEndsALineOrRefusesABareCr) {
