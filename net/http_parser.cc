@@ -92,9 +92,8 @@ void RequestParser::check_framing(const char* data, size_t len) {
     fail(400, "bad_request", FramingCheck::message(verdict));
   } else if (framing_bytes_ > limits_.max_header_bytes) {
     fail(431, "header_too_large",
-         headers_done_ || !in_message_
-             ? "chunk-size lines and trailers exceed the header size limit"
-             : "request head exceeds the header size limit");
+         body_chunked_ ? "request head and chunk framing exceed the header size limit"
+                       : "request head exceeds the header size limit");
   }
 }
 
@@ -115,6 +114,7 @@ int RequestParser::on_message_begin(llhttp_t* p) {
   r->expect_continue_ = false;
   r->in_field_ = false;
   r->framing_bytes_ = 0;
+  r->body_chunked_ = false;
   r->body_bytes_ = 0;
   r->text_.clear();
   r->url_ = {0, 0};
@@ -187,6 +187,7 @@ int RequestParser::on_header_value_complete(llhttp_t* p) {
 int RequestParser::on_headers_complete(llhttp_t* p) {
   RequestParser* r = self(p);
   r->headers_done_ = true;
+  r->body_chunked_ = (p->flags & F_CHUNKED) != 0;
   return r->check_head();
 }
 

@@ -103,6 +103,7 @@ class RequestParser {
   // Framing bytes (head, chunk-size lines, extensions, trailers) of this request
   // before the chunk llhttp is parsing: limited to max_header_bytes.
   size_t framing_bytes_ = 0;
+  bool body_chunked_ = false;
   size_t body_bytes_ = 0;
   std::string text_;  // url, then header names and values, accumulated across reads
   Span url_{0, 0};
