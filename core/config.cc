@@ -67,7 +67,7 @@ const std::array kVariables = {
     Variable{"MAX_CONNECTIONS", IntRange{&Config::max_connections, 1, 1'000'000}, "20000",
              "1-1000000", "open connections per reactor; beyond it new ones are closed"},
     Variable{"MAX_HEADER_BYTES", IntRange{&Config::max_header_bytes, 1024, 65536}, "8192",
-             "1024-65536", "largest request head (431 beyond)"},
+             "1024-65536", "largest request head plus its chunk framing (431 beyond)"},
     Variable{"MAX_BODY_BYTES", IntRange{&Config::max_body_bytes, 1, 1'048'576}, "16384",
              "1-1048576", "largest request body (413 beyond)"},
     Variable{"HEADER_TIMEOUT_MS", IntRange{&Config::header_timeout_ms, 1, kMaxMs}, "5000",

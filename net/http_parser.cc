@@ -47,20 +47,14 @@ RequestParser::Result RequestParser::feed(const char* data, size_t len) {
     paused_ = false;
   }
   chunk_start_ = data;
-  llhttp_errno_t err = llhttp_execute(&parser_, data, len);
-  if (err == HPE_OK) {
-    if (in_head()) {
-      head_bytes_before_chunk_ += len;
-      if (head_bytes_before_chunk_ > limits_.max_header_bytes) {
-        fail(431, "header_too_large", "request head exceeds the header size limit");
-        return {Event::error, len};
-      }
-    }
-    last_byte_of_previous_chunk_ = data[len - 1];
-    return {Event::need_more, len};
-  }
-  const char* pos = llhttp_get_error_pos(&parser_);
-  size_t consumed = pos != nullptr ? static_cast<size_t>(pos - data) : len;
+  body_spans_.clear();
+  const llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  const char* pos = err == HPE_OK ? nullptr : llhttp_get_error_pos(&parser_);
+  const size_t consumed = pos != nullptr ? static_cast<size_t>(pos - data) : len;
+  // Execution pauses after each request, so these bytes belong to one request at most.
+  if (!failed_) check_framing(data, consumed);
+  if (failed_) return {Event::error, consumed};
+  if (err == HPE_OK) return {Event::need_more, len};
   if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
     if (err == HPE_PAUSED_UPGRADE || parser_.upgrade != 0) {
       // We speak no other protocol: answer this request, then close.
@@ -69,16 +63,38 @@ RequestParser::Result RequestParser::feed(const char* data, size_t len) {
     } else {
       paused_ = true;
     }
-    if (consumed > 0) last_byte_of_previous_chunk_ = data[consumed - 1];
     return {Event::request, consumed};
   }
-  if (!failed_) {
-    // llhttp's own rejection (CL with TE, duplicate CL, control bytes, bad chunk size...).
-    // Its reasons are static strings that never quote the request.
-    const char* reason = llhttp_get_error_reason(&parser_);
-    fail(400, "bad_request", reason != nullptr ? reason : "malformed HTTP request");
-  }
+  // llhttp's own rejection (CL with TE, duplicate CL, control bytes, bad chunk size...).
+  // Its reasons are static strings that never quote the request.
+  const char* reason = llhttp_get_error_reason(&parser_);
+  fail(400, "bad_request", reason != nullptr ? reason : "malformed HTTP request");
   return {Event::error, consumed};
+}
+
+void RequestParser::check_framing(const char* data, size_t len) {
+  const char* const end = data + len;
+  const char* at = data;
+  FramingCheck::Verdict verdict = FramingCheck::Verdict::ok;
+  for (std::string_view body : body_spans_) {
+    if (body.data() < at || body.data() + body.size() > end) continue;  // beyond consumed
+    framing_bytes_ += static_cast<size_t>(body.data() - at);
+    verdict = framing_.scan(at, static_cast<size_t>(body.data() - at));
+    if (verdict == FramingCheck::Verdict::ok) verdict = framing_.body_between();
+    if (verdict != FramingCheck::Verdict::ok) break;
+    at = body.data() + body.size();
+  }
+  if (verdict == FramingCheck::Verdict::ok) {
+    framing_bytes_ += static_cast<size_t>(end - at);
+    verdict = framing_.scan(at, static_cast<size_t>(end - at));
+  }
+  if (verdict != FramingCheck::Verdict::ok) {
+    fail(400, "bad_request", FramingCheck::message(verdict));
+  } else if (framing_bytes_ > limits_.max_header_bytes) {
+    fail(431, "header_too_large",
+         body_chunked_ ? "request head and chunk framing exceed the header size limit"
+                       : "request head exceeds the header size limit");
+  }
 }
 
 int RequestParser::fail(int status, std::string_view code, std::string_view message) {
@@ -87,13 +103,8 @@ int RequestParser::fail(int status, std::string_view code, std::string_view mess
   return -1;
 }
 
-char RequestParser::byte_before(const char* at) const {
-  return at > chunk_start_ ? at[-1] : last_byte_of_previous_chunk_;
-}
-
 bool RequestParser::head_too_large(const char* end) const {
-  return head_bytes_before_chunk_ + static_cast<size_t>(end - chunk_start_) >
-         limits_.max_header_bytes;
+  return framing_bytes_ + static_cast<size_t>(end - chunk_start_) > limits_.max_header_bytes;
 }
 
 int RequestParser::on_message_begin(llhttp_t* p) {
@@ -102,8 +113,8 @@ int RequestParser::on_message_begin(llhttp_t* p) {
   r->headers_done_ = false;
   r->expect_continue_ = false;
   r->in_field_ = false;
-  r->head_bytes_before_chunk_ = 0;
-  r->trailer_bytes_ = 0;
+  r->framing_bytes_ = 0;
+  r->body_chunked_ = false;
   r->body_bytes_ = 0;
   r->text_.clear();
   r->url_ = {0, 0};
@@ -125,7 +136,7 @@ int RequestParser::on_url(llhttp_t* p, const char* at, size_t len) {
 
 int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
   RequestParser* r = self(p);
-  if (r->headers_done_) return r->count_trailer(len);  // chunked trailers: bounded, not kept
+  if (r->headers_done_) return 0;  // chunked trailers: counted as framing, not kept
   if (r->head_too_large(at + len)) {
     return r->fail(431, "header_too_large", "request head exceeds the header size limit");
   }
@@ -139,14 +150,6 @@ int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
   }
   r->text_.append(at, len);
   r->header_spans_.back().name.length += static_cast<uint32_t>(len);
-  return 0;
-}
-
-int RequestParser::count_trailer(size_t len) {
-  trailer_bytes_ += len;
-  if (trailer_bytes_ > limits_.max_header_bytes) {
-    return fail(431, "header_too_large", "chunked trailers exceed the header size limit");
-  }
   return 0;
 }
 
@@ -164,13 +167,9 @@ int RequestParser::on_header_field_complete(llhttp_t* p) {
 
 int RequestParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
   RequestParser* r = self(p);
-  if (r->headers_done_) return r->count_trailer(len);
+  if (r->headers_done_) return 0;
   if (r->head_too_large(at + len)) {
     return r->fail(431, "header_too_large", "request head exceeds the header size limit");
-  }
-  // llhttp 8.1 accepts obs-fold: a value piece that starts a line with whitespace.
-  if (len > 0 && is_space(at[0]) && r->byte_before(at) == '\n') {
-    return r->fail(400, "bad_request", "obsolete line folding in a header");
   }
   r->text_.append(at, len);
   r->header_spans_.back().value.length += static_cast<uint32_t>(len);
@@ -188,6 +187,7 @@ int RequestParser::on_header_value_complete(llhttp_t* p) {
 int RequestParser::on_headers_complete(llhttp_t* p) {
   RequestParser* r = self(p);
   r->headers_done_ = true;
+  r->body_chunked_ = (p->flags & F_CHUNKED) != 0;
   return r->check_head();
 }
 
@@ -197,8 +197,14 @@ int RequestParser::check_head() {
   }
   build_request();
   int hosts = 0;
+  bool transfer_encoding = false;
   for (const Header& h : headers_) {
     if (base::equals_ignore_case(h.name, "host")) ++hosts;
+    if (base::equals_ignore_case(h.name, "transfer-encoding")) transfer_encoding = true;
+  }
+  // RFC 9112 §6.1: a 1.0 recipient cannot be trusted with chunked framing (smuggling).
+  if (parser_.http_minor == 0 && transfer_encoding) {
+    return fail(400, "bad_request", "Transfer-Encoding is not allowed in HTTP/1.0");
   }
   if (hosts > 1 || (parser_.http_minor == 1 && hosts != 1)) {
     return fail(400, "bad_request", "HTTP/1.1 requests need exactly one Host header");
@@ -223,6 +229,7 @@ int RequestParser::check_head() {
 
 int RequestParser::on_body(llhttp_t* p, const char* at, size_t len) {
   RequestParser* r = self(p);
+  r->body_spans_.emplace_back(at, len);
   r->body_bytes_ += len;
   if (r->body_bytes_ > r->limits_.max_body_bytes) {
     return r->fail(413, "payload_too_large", "request body exceeds the body size limit");

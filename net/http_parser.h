@@ -1,7 +1,8 @@
 #pragma once
-// Incremental HTTP/1.x request parser on llhttp 8.1: accepts requests split across
-// any number of reads and many requests per read, and enforces our limits and the
-// syntax rules llhttp lets through (whitespace before a colon, obs-fold, Host).
+// Incremental HTTP/1.x request parser on llhttp 8.1 (strict mode): accepts requests
+// split across any number of reads and many requests per read, and enforces our
+// limits and the syntax rules llhttp lets through (CRLF-only framing, obs-fold,
+// whitespace before a colon, HTTP/1.0 with Transfer-Encoding, Host).
 
 #include <llhttp.h>
 
@@ -10,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/http_framing.h"
 #include "net/http_types.h"
 
 namespace paystream::net {
@@ -69,12 +71,11 @@ class RequestParser {
   static int on_message_complete(llhttp_t* p);
   static const llhttp_settings_t& settings();
 
-  int count_trailer(size_t len);
+  void check_framing(const char* data, size_t len);
   int fail(int status, std::string_view code, std::string_view message);
   bool head_too_large(const char* end) const;
   int check_head();
   void build_request();
-  char byte_before(const char* at) const;
 
   struct Span {
     uint32_t offset;
@@ -90,14 +91,19 @@ class RequestParser {
   HttpError error_;
   bool failed_ = false;
   bool paused_ = false;
+  FramingCheck framing_;
+  // Body data llhttp reported during one feed(): the rest of the bytes is framing.
+  std::vector<std::string_view> body_spans_;
 
   // Per message.
   bool in_message_ = false;
   bool headers_done_ = false;
   bool expect_continue_ = false;
   bool in_field_ = false;
-  size_t head_bytes_before_chunk_ = 0;
-  size_t trailer_bytes_ = 0;
+  // Framing bytes (head, chunk-size lines, extensions, trailers) of this request
+  // before the chunk llhttp is parsing: limited to max_header_bytes.
+  size_t framing_bytes_ = 0;
+  bool body_chunked_ = false;
   size_t body_bytes_ = 0;
   std::string text_;  // url, then header names and values, accumulated across reads
   Span url_{0, 0};
@@ -106,9 +112,8 @@ class RequestParser {
   std::vector<Header> headers_;
   Request request_;
 
-  // The chunk llhttp is parsing, to measure the head and look behind a value.
+  // The chunk llhttp is parsing, to measure the head.
   const char* chunk_start_ = nullptr;
-  char last_byte_of_previous_chunk_ = '\n';
 };
 
 }  // namespace paystream::net
