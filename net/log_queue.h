@@ -2,8 +2,8 @@
 // The bounded buffer between the threads that log and the one thread that writes
 // to stderr. A producer never waits for the writer: a line that does not fit in
 // the capacity is dropped and counted. Lines being written still count against the
-// capacity until written(), so the memory held is at most the capacity (plus one
-// oversized line's refusal). Thread-safe.
+// capacity until written(), so the lines held never exceed the capacity, however
+// long the writer is stuck. Thread-safe.
 
 #include <chrono>
 #include <condition_variable>
