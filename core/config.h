@@ -34,6 +34,7 @@ struct Config {
   int64_t drain_delay_ms = 0;
   int64_t drain_timeout_ms = 10000;
   LogLevel log_level = LogLevel::info;
+  int64_t log_rate_limit = 20;  // request-path lines a second per reactor and kind; 0: no limit
   // Service
   std::string service_version;  // empty: the compiled version
   int64_t latency_base_ms = 200;

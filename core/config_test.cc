@@ -37,6 +37,7 @@ TEST(Config, ParsesEveryKind) {
                          {"SLOW_RATE", "0.005"},
                          {"SLOW_LATENCY_MS", "200"},
                          {"LOG_LEVEL", "debug"},
+                         {"LOG_RATE_LIMIT", "0"},
                          {"RANDOM_SEED", "18446744073709551615"},
                          {"SERVICE_VERSION", "1.2.3-canary"},
                          {"ADMIN_TOKEN_FILE", "/var/run/secrets/admin-token"}});
@@ -48,6 +49,7 @@ TEST(Config, ParsesEveryKind) {
   EXPECT_DOUBLE_EQ(r.config.slow_rate, 0.005);
   EXPECT_EQ(r.config.slow_latency_ms, 200);
   EXPECT_EQ(r.config.log_level, LogLevel::debug);
+  EXPECT_EQ(r.config.log_rate_limit, 0);
   EXPECT_EQ(r.config.random_seed, 18446744073709551615ULL);
   EXPECT_EQ(r.config.service_version, "1.2.3-canary");
   EXPECT_EQ(r.config.admin_token_file, "/var/run/secrets/admin-token");
@@ -75,7 +77,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BadValue{"SUCCESS_RATE", "1.01"}, BadValue{"SUCCESS_RATE", "nan"},
                       BadValue{"SUCCESS_RATE", "-0.1"}, BadValue{"ERROR_RATE", "1e-3"},
                       BadValue{"SLOW_RATE", "1.5"}, BadValue{"SLOW_LATENCY_MS", "60001"},
-                      BadValue{"LOG_LEVEL", "verbose"}, BadValue{"BIND_ADDR", "example.com"},
+                      BadValue{"LOG_LEVEL", "verbose"}, BadValue{"LOG_RATE_LIMIT", "-1"},
+                      BadValue{"BIND_ADDR", "example.com"},
                       BadValue{"ADMIN_ALLOW_UNAUTHENTICATED", "yes"},
                       BadValue{"CB_FAILURE_THRESHOLD", "0"},
                       BadValue{"CB_HALF_OPEN_MAX_REQUESTS", "256"},
@@ -116,6 +119,7 @@ TEST(Config, HelpDefaultsParseToTheBuiltInDefaults) {
     EXPECT_EQ(with_default.drain_delay_ms, defaults.drain_delay_ms) << name;
     EXPECT_EQ(with_default.drain_timeout_ms, defaults.drain_timeout_ms) << name;
     EXPECT_EQ(with_default.log_level, defaults.log_level) << name;
+    EXPECT_EQ(with_default.log_rate_limit, defaults.log_rate_limit) << name;
     EXPECT_EQ(with_default.latency_base_ms, defaults.latency_base_ms) << name;
     EXPECT_EQ(with_default.latency_jitter_ms, defaults.latency_jitter_ms) << name;
     EXPECT_EQ(with_default.processor_timeout_ms, defaults.processor_timeout_ms) << name;
@@ -128,7 +132,7 @@ TEST(Config, HelpDefaultsParseToTheBuiltInDefaults) {
     EXPECT_EQ(with_default.cb_half_open_max_requests, defaults.cb_half_open_max_requests);
     EXPECT_EQ(with_default.cb_interval_ms, defaults.cb_interval_ms) << name;
   }
-  EXPECT_EQ(rows, 30);
+  EXPECT_EQ(rows, 31);
 }
 
 TEST(Config, Loopback) {

@@ -205,6 +205,10 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   add_fault_families(families, fault);
   add_http_families(families, s.http ? s.http() : HttpMetrics{});
   add_process_families(families, process);
+  families.push_back(single("log_lines_dropped_total",
+                            "Log lines dropped because the log queue was full or stderr failed.",
+                            MetricType::Counter,
+                            static_cast<double>(s.log_lines_dropped ? s.log_lines_dropped() : 0)));
 
   MetricFamily build{"auth_build_info",
                      "Build and release of the running binary; always 1.",

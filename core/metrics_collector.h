@@ -70,6 +70,7 @@ struct ScrapeSources {
   std::function<FaultMetrics()> fault;
   std::function<ProcessMetrics()> process;  // read_process_metrics in the service
   BuildLabels build;
+  std::function<uint64_t()> log_lines_dropped;  // log lines lost (full log queue, stderr failed)
 };
 
 class MetricsCollector : public prometheus::Collectable {

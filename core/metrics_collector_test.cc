@@ -45,6 +45,7 @@ class MetricsCollectorTest : public ::testing::Test {
               return ProcessMetrics{1.5, 4096, 12, 1'700'000'000};
             },
         .build = {"1.4.2", "0123456789ab", "0.1.0"},
+        .log_lines_dropped = [] { return uint64_t{7}; },
     };
   }
 
@@ -153,6 +154,7 @@ auth_request_duration_seconds_bucket{version="1.4.2",status="approved",processor
   }
   EXPECT_EQ(lines_starting_with(text, "http_request_errors_total"), http_errors);
 
+  EXPECT_EQ(lines_starting_with(text, "log_lines_dropped_total"), "log_lines_dropped_total 7\n");
   EXPECT_EQ(lines_starting_with(text, "auth_success_rate") +
                 lines_starting_with(text, "circuit_breaker_") +
                 lines_starting_with(text, "fault_injection_") +
@@ -206,6 +208,7 @@ TEST_F(MetricsCollectorTest, EveryFamilyIsPresentWithItsType) {
       "process_resident_memory_bytes gauge",
       "process_open_fds gauge",
       "process_start_time_seconds gauge",
+      "log_lines_dropped_total counter",
       "auth_build_info gauge",
   };
   for (const std::string& family : families) {

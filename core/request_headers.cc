@@ -11,7 +11,36 @@ std::string_view trim(std::string_view s) {
   return base::trim(s, base::kSpaceTab);
 }
 
+bool is_port(std::string_view s) {
+  if (s.empty() || s.size() > 5) return false;
+  for (char c : s) {
+    if (!base::is_digit(c)) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+bool is_loopback_host(std::string_view value) {
+  value = trim(value);
+  std::string_view host = value;
+  std::string_view rest;
+  if (value.starts_with('[')) {
+    const size_t close = value.find(']');
+    if (close == std::string_view::npos) return false;
+    host = value.substr(1, close - 1);
+    rest = value.substr(close + 1);
+    if (host != "::1") return false;
+  } else {
+    const size_t colon = value.find(':');
+    if (colon != std::string_view::npos) {
+      host = value.substr(0, colon);
+      rest = value.substr(colon);
+    }
+    if (host != "127.0.0.1" && !equals_ignore_case(host, "localhost")) return false;
+  }
+  return rest.empty() || (rest.front() == ':' && is_port(rest.substr(1)));
+}
 
 bool is_json_utf8_content_type(std::string_view value) {
   size_t semicolon = value.find(';');

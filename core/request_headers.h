@@ -1,5 +1,6 @@
 #pragma once
-// Checks of the authorize request's headers: pure functions over header values.
+// Checks of request headers (the authorize request's, the admin port's): pure
+// functions over header values.
 
 #include <cstdint>
 #include <string_view>
@@ -9,6 +10,11 @@ namespace paystream::core {
 // `application/json` (media type case-insensitive), parameters ignored except
 // `charset`, which when present must be utf-8 (quoted or not, any case).
 bool is_json_utf8_content_type(std::string_view value);
+
+// A Host naming this machine's loopback: `127.0.0.1`, `localhost` (any case) or
+// `[::1]`, each with an optional `:port` (1-5 digits). Anything else, empty included,
+// is not: a DNS name another site can rebind to 127.0.0.1 must not pass.
+bool is_loopback_host(std::string_view value);
 
 inline constexpr size_t kMaxRequestIdLength = 64;
 

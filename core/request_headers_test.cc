@@ -25,6 +25,19 @@ TEST(ContentType, RejectsOtherTypesAndCharsets) {
   }
 }
 
+TEST(LoopbackHost, OnlyLoopbackNamesWithAnOptionalPort) {
+  for (const char* ok : {"127.0.0.1", "127.0.0.1:8081", "localhost", "LocalHost:1", "[::1]",
+                         "[::1]:65535", " localhost:8081 "}) {
+    EXPECT_TRUE(is_loopback_host(ok)) << ok;
+  }
+  for (const char* bad :
+       {"", "evil.example", "evil.example:8081", "localhost.evil.example", "127.0.0.1.nip.io",
+        "127.0.0.2", "0.0.0.0", "::1", "[::1", "[::2]:80", "[::1]x", "localhost:", "localhost:80a",
+        "localhost:123456", "127.0.0.1:80:80", "10.0.0.7:8081", "user@localhost"}) {
+    EXPECT_FALSE(is_loopback_host(bad)) << bad;
+  }
+}
+
 TEST(RequestId, OnlyShortSafeIds) {
   EXPECT_TRUE(is_valid_request_id("abc-123-XYZ"));
   EXPECT_TRUE(is_valid_request_id(std::string(64, 'a')));

@@ -1,12 +1,17 @@
 #pragma once
-// JSON-line logs on stderr: {"ts":…,"level":…,"msg":…, fields…}. Each line is one
-// write(2), so lines from different threads never interleave.
+// JSON-line logs on stderr: {"ts":…,"level":…,"msg":…, fields…}. A finished line goes
+// into a bounded queue (net/log_queue.h) that one writer thread drains to stderr, so
+// lines never interleave and a logging thread never waits for stderr: when the queue
+// is full the line is dropped and counted (lines_dropped()). The queue is flushed at
+// exit (for up to a second).
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "base/log_level.h"
+#include "net/log_rate_limiter.h"
 
 namespace paystream::net::log {
 
@@ -14,6 +19,17 @@ using Level = base::LogLevel;
 
 void set_level(Level level);
 bool enabled(Level level);
+
+// Waits until every line logged so far is written to stderr; false after `timeout`
+// (stderr blocked). Runs at exit by itself; call it before std::_Exit.
+bool flush(std::chrono::milliseconds timeout);
+
+// For a rate-limited kind of line: true when this one may be written. First writes one
+// "log lines suppressed" line with the kind and the count when the limiter held some back.
+bool admit(RateLimiter& limiter, std::string_view kind, uint64_t now_ms);
+
+// Lines lost since start: the queue was full, or stderr failed.
+uint64_t lines_dropped();
 
 // Builds one line; writes it when destroyed. Keys, the message and str() values are escaped by
 // base::append_json_string, so the line is valid JSON whatever bytes they hold.

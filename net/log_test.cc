@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace paystream::net::log {
@@ -24,6 +25,7 @@ std::string captured_stderr(F write_lines) {
   const int saved = dup(STDERR_FILENO);
   dup2(fd, STDERR_FILENO);
   write_lines();
+  EXPECT_TRUE(flush(std::chrono::seconds(10)));  // the writer thread is asynchronous
   dup2(saved, STDERR_FILENO);
   close(saved);
   std::string text;
@@ -127,6 +129,41 @@ TEST(LogLine, BelowTheLevelWritesNothing) {
   set_level(Level::error);
   EXPECT_EQ(captured_stderr([] { warn("hidden").str("k", "v"); }), "");
   set_level(Level::info);
+}
+
+// stderr is a pipe that nobody reads: logging returns at once, the lines that do not fit
+// are dropped and counted, and the ones kept arrive whole once someone reads.
+TEST(LogLine, AStderrNobodyReadsDropsLinesInsteadOfBlocking) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  std::fflush(stderr);
+  const int saved = dup(STDERR_FILENO);
+  dup2(fds[1], STDERR_FILENO);
+  const uint64_t before = lines_dropped();
+  const std::string filler(200, 'x');
+  constexpr int kLines = 20'000;  // about 4.6 MB: far beyond the queue and the pipe
+  for (int i = 0; i < kLines; ++i) warn("filler").num("i", i).str("x", filler);
+  const uint64_t dropped = lines_dropped() - before;
+  EXPECT_GT(dropped, static_cast<uint64_t>(kLines / 2));
+  EXPECT_LT(dropped, static_cast<uint64_t>(kLines));
+
+  std::string text;
+  std::thread reader([&] {
+    char buffer[65536];
+    for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) > 0;) text.append(buffer, n);
+  });
+  EXPECT_TRUE(flush(std::chrono::seconds(10)));
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  close(fds[1]);
+  reader.join();
+  close(fds[0]);
+  const std::vector<std::string> lines = lines_of(text);
+  EXPECT_EQ(lines.size() + dropped, static_cast<size_t>(kLines));
+  for (const std::string& line : lines) {
+    ASSERT_EQ(line.rfind(R"({"ts":")", 0), 0u) << line;
+    ASSERT_NE(line.find(filler), std::string::npos) << line;
+  }
 }
 
 }  // namespace

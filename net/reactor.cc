@@ -138,11 +138,14 @@ void Reactor::update_date() {
 }
 
 void Reactor::on_connection(uv_stream_t* listener, int status) {
+  Reactor* r = of(reinterpret_cast<uv_handle_t*>(listener));
   if (status < 0) {
-    log::warn("accept failed").str("error", uv_strerror(status));
+    if (log::admit(r->accept_failed_log_, "accept failed", base::monotonic_ms())) {
+      log::warn("accept failed").str("error", uv_strerror(status));
+    }
     return;
   }
-  of(reinterpret_cast<uv_handle_t*>(listener))->accept_one();
+  r->accept_one();
 }
 
 void Reactor::accept_one() {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "net/http_session.h"
+#include "net/log_rate_limiter.h"
 #include "net/reactor_stats.h"
 #include "net/router.h"
 
@@ -139,6 +140,7 @@ class Reactor {
   int64_t date_second_ = -1;
   std::vector<char> read_buffer_;
   ReactorStats stats_;
+  log::RateLimiter accept_failed_log_{20};  // lines a second: EMFILE repeats on every wake
   std::vector<std::unique_ptr<ReactorService>> services_;
 };
 

@@ -119,6 +119,7 @@ void Server::on_signal(uv_signal_t* handle, int signum) {
 void Server::begin_shutdown(int signum) {
   if (shutting_down_) {
     log::warn("second signal: exiting at once").num("signal", signum);
+    log::flush(std::chrono::milliseconds(200));  // briefly: this exit must stay prompt
     std::_Exit(1);
   }
   shutting_down_ = true;

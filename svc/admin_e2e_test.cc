@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/config.h"
 #include "svc/testing/authd.h"
@@ -98,6 +99,11 @@ class Admin : public ::testing::Test {
                                std::to_string(body.size()) + "\r\n\r\n" + body);
   }
   std::string metrics() { return authd_.get(authd_.admin_port, "/metrics")->body; }
+  // A GET of /admin/*, with the bearer token unless `token` is empty.
+  std::optional<testing::ParsedResponse> admin_get(const std::string& path,
+                                                   const std::string& token = "first-token") {
+    return authd_.get(authd_.admin_port, path, token.empty() ? "" : bearer(token));
+  }
 
   SecretDir secrets_;
   Authd authd_;
@@ -105,7 +111,7 @@ class Admin : public ::testing::Test {
 
 TEST_F(Admin, PartialUpdatesAreReadBackAndInvalidOnesChangeNothing) {
   start({});
-  auto initial = authd_.get(authd_.admin_port, "/admin/fault-inject");
+  auto initial = admin_get("/admin/fault-inject");
   ASSERT_TRUE(initial);
   EXPECT_EQ(initial->status, 200);
   EXPECT_EQ(json_member(initial->body, "enabled"), "false");
@@ -131,7 +137,7 @@ TEST_F(Admin, PartialUpdatesAreReadBackAndInvalidOnesChangeNothing) {
     EXPECT_EQ(r->status, 400) << bad << " -> " << r->body;
     EXPECT_EQ(json_member(r->body, "error"), "\"invalid_request\"");
   }
-  auto after = authd_.get(authd_.admin_port, "/admin/fault-inject");
+  auto after = admin_get("/admin/fault-inject");
   ASSERT_TRUE(after);
   EXPECT_EQ(after->body, second->body) << "an invalid update changed the state";
 
@@ -160,8 +166,6 @@ TEST_F(Admin, MutationsNeedTheTokenAndRotationIsPickedUpWithinTwoSeconds) {
   auto right = fault("POST", R"({"enabled":false})");
   ASSERT_TRUE(right);
   EXPECT_EQ(right->status, 200);
-  // Reads need no token.
-  EXPECT_EQ(authd_.get(authd_.admin_port, "/admin/state")->status, 200);
 
   secrets_.write("ADMIN_TOKEN", "second-token  \n");
   const auto rotated = std::chrono::steady_clock::now();
@@ -180,8 +184,126 @@ TEST_F(Admin, MutationsNeedTheTokenAndRotationIsPickedUpWithinTwoSeconds) {
   EXPECT_EQ(fault("POST", R"({"enabled":false})", "second-token")->status, 200);
   EXPECT_EQ(fault("POST", R"({"enabled":false})", "")->status, 401);
   EXPECT_TRUE(authd_.process.wait_for_line("keeping the last good value", 1000));
-  const std::string state = authd_.get(authd_.admin_port, "/admin/state")->body;
+  const std::string state = admin_get("/admin/state", "second-token")->body;
+  EXPECT_EQ(json_member(state, "admin_auth"), "\"bearer_token\"");
   EXPECT_EQ(state.find("second-token"), std::string::npos);
+}
+
+TEST_F(Admin, WithATokenReadsOfAdminNeedItTooButMetricsDoNot) {
+  start({});
+  for (const char* path : {"/admin/state", "/admin/fault-inject"}) {
+    auto none = admin_get(path, "");
+    ASSERT_TRUE(none);
+    EXPECT_EQ(none->status, 401) << path;
+    EXPECT_EQ(none->header("www-authenticate"), "Bearer") << path;
+    EXPECT_EQ(json_member(none->body, "error"), "\"unauthorized\"") << path;
+    EXPECT_EQ(none->body.find("fault_injection"), std::string::npos) << none->body;
+    auto wrong = admin_get(path, "not-the-token");
+    ASSERT_TRUE(wrong);
+    EXPECT_EQ(wrong->status, 401) << path;
+    auto right = admin_get(path);
+    ASSERT_TRUE(right);
+    EXPECT_EQ(right->status, 200) << path;
+  }
+  // Prometheus scrapes without credentials.
+  auto scrape = authd_.get(authd_.admin_port, "/metrics");
+  ASSERT_TRUE(scrape);
+  EXPECT_EQ(scrape->status, 200);
+  EXPECT_TRUE(authd_.process.wait_for_line("\"reason\":\"missing or wrong bearer token\"", 1000));
+}
+
+TEST_F(Admin, MutationsMustBeJsonOrChangeNothing) {
+  start({});
+  // A browser can POST these cross-origin without a preflight; none may change anything.
+  for (const char* type :
+       {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+        "application/json; charset=latin1", ""}) {
+    const std::string content_type =
+        *type == '\0' ? "" : std::string("Content-Type: ") + type + "\r\n";
+    const std::string body = R"({"enabled":true,"error_rate":1})";
+    auto r = net::testing::http_request(
+        authd_.admin_port,
+        "POST /admin/fault-inject HTTP/1.1\r\nHost: t\r\n" + bearer("first-token") + content_type +
+            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 415) << type;
+    EXPECT_EQ(json_member(r->body, "error"), "\"unsupported_media_type\"") << type;
+  }
+  auto del = net::testing::http_request(
+      authd_.admin_port,
+      "DELETE /admin/fault-inject HTTP/1.1\r\nHost: t\r\n" + bearer("first-token") + "\r\n");
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 415);
+  EXPECT_EQ(json_member(admin_get("/admin/fault-inject")->body, "enabled"), "false");
+  EXPECT_EQ(metric_sum(metrics(), "fault_injection_enabled"), 0);
+  // The token is checked first: without it, the same request is a 401.
+  auto anonymous =
+      net::testing::http_request(authd_.admin_port,
+                                 "POST /admin/fault-inject HTTP/1.1\r\nHost: t\r\n"
+                                 "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}");
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401);
+  // With the JSON type (charset utf-8 allowed) it works.
+  auto ok = net::testing::http_request(authd_.admin_port,
+                                       "POST /admin/fault-inject HTTP/1.1\r\nHost: t\r\n" +
+                                           bearer("first-token") +
+                                           "Content-Type: Application/JSON; charset=UTF-8\r\n"
+                                           "Content-Length: 16\r\n\r\n{\"enabled\":true}");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+}
+
+// Without a token on a loopback listener, the Host decides: a page in a browser on this
+// host that rebinds its own name to 127.0.0.1 sends its own name as Host.
+TEST(AdminWithoutToken, ALoopbackListenerNeedsALoopbackHost) {
+  Authd authd;
+  ASSERT_TRUE(authd.start({{"ADMIN_BIND_ADDR", "127.0.0.1"}})) << authd.process.stderr_text();
+  const std::string port = std::to_string(authd.admin_port);
+  auto request = [&](const std::string& method, const std::string& path,
+                     const std::string& host_line, const std::string& body = "") {
+    return net::testing::http_request(authd.admin_port,
+                                      method + " " + path + " HTTP/1.1\r\n" + host_line +
+                                          "Content-Type: application/json\r\nContent-Length: " +
+                                          std::to_string(body.size()) + "\r\n\r\n" + body);
+  };
+  const std::string enable = R"({"enabled":true,"error_rate":1})";
+  for (const std::string& host :
+       std::vector<std::string>{"Host: rebound.example:" + port + "\r\n",
+                                "Host: rebound.example\r\n", "Host: 127.0.0.1.nip.io\r\n",
+                                "Host: localhost.rebound.example\r\n", "Host: 10.0.0.7\r\n"}) {
+    for (const auto& [method, path] :
+         {std::pair<std::string, std::string>{"POST", "/admin/fault-inject"},
+          {"DELETE", "/admin/fault-inject"},
+          {"GET", "/admin/fault-inject"},
+          {"GET", "/admin/state"}}) {
+      auto r = request(method, path, host, method == "POST" ? enable : "");
+      ASSERT_TRUE(r);
+      EXPECT_EQ(r->status, 403) << method << " " << path << " " << host;
+      EXPECT_EQ(json_member(r->body, "error"), "\"forbidden\"");
+    }
+  }
+  // HTTP/1.0 without any Host.
+  auto no_host = net::testing::http_request(authd.admin_port, "GET /admin/state HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(no_host);
+  EXPECT_EQ(no_host->status, 403);
+  // Nothing changed; /metrics stays open to any Host (it holds no secret).
+  auto scrape = request("GET", "/metrics", "Host: rebound.example\r\n");
+  ASSERT_TRUE(scrape);
+  EXPECT_EQ(scrape->status, 200);
+  EXPECT_EQ(metric_sum(scrape->body, "fault_injection_enabled"), 0);
+
+  for (const std::string& host : std::vector<std::string>{
+           "127.0.0.1:" + port, "127.0.0.1", "localhost:" + port, "LOCALHOST", "[::1]:" + port}) {
+    auto r = request("GET", "/admin/state", "Host: " + host + "\r\n");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << host;
+    EXPECT_EQ(json_member(r->body, "admin_auth"), "\"none\"");
+  }
+  auto set = request("POST", "/admin/fault-inject", "Host: localhost:" + port + "\r\n", enable);
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->status, 200) << set->body;
+  EXPECT_EQ(json_member(set->body, "enabled"), "true");
+  EXPECT_EQ(authd.stop(), 0);
 }
 
 TEST_F(Admin, LatencyInjectionShowsInResponsesAndTheHistogram) {
@@ -207,7 +329,7 @@ TEST_F(Admin, SlowInjectionDelaysAFractionOfRequests) {
   auto set = fault("POST", R"({"enabled":true,"slow_rate":0.25,"slow_latency_ms":100})");
   ASSERT_TRUE(set);
   ASSERT_EQ(set->status, 200) << set->body;
-  auto shown = authd_.get(authd_.admin_port, "/admin/fault-inject");
+  auto shown = admin_get("/admin/fault-inject");
   ASSERT_TRUE(shown);
   EXPECT_NE(shown->body.find(R"("slow_rate":0.25,"slow_latency_ms":100,"reset_rate":null)"),
             std::string::npos)
@@ -325,7 +447,7 @@ TEST_F(Admin, StateShowsTheProcessorCredentialByFingerprintOnly) {
   SecretDir bank;
   bank.write("BANK_API_KEY", "bank-key-1\n");
   start({{"PROCESSOR_API_KEY_FILE", bank.path("BANK_API_KEY")}, {"REACTORS", "3"}});
-  auto state = authd_.get(authd_.admin_port, "/admin/state");
+  auto state = admin_get("/admin/state");
   ASSERT_TRUE(state);
   EXPECT_EQ(json_member(state->body, "reactors"), "3");
   EXPECT_EQ(json_member(state->body, "admin_auth"), "\"bearer_token\"");
@@ -338,7 +460,7 @@ TEST_F(Admin, StateShowsTheProcessorCredentialByFingerprintOnly) {
   EXPECT_EQ(state->body.find("bank-key"), std::string::npos);
   bank.write("BANK_API_KEY", "bank-key-2\n");
   usleep(1'800'000);
-  state = authd_.get(authd_.admin_port, "/admin/state");
+  state = admin_get("/admin/state");
   EXPECT_NE(json_member(state->body, "fingerprint"), first);
   EXPECT_EQ(state->body.find("bank-key"), std::string::npos);
 }

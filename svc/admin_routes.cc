@@ -1,8 +1,12 @@
 #include "svc/admin_routes.h"
 
+#include <memory>
+
 #include "base/clock.h"
 #include "base/json_escape.h"
+#include "core/config.h"
 #include "core/fault_state_json.h"
+#include "core/request_headers.h"
 #include "core/secret_text.h"
 #include "net/log.h"
 
@@ -15,19 +19,54 @@ void respond_json(const net::Responder& responder, int status, std::string_view 
   responder.respond(net::Response{.status = status, .body = body});
 }
 
-// Mutating requests need the bearer token when one is configured. Constant-time
-// comparison of digests; the token is never logged or echoed.
-bool authorized(const AdminContext& context, const net::Request& request,
-                const net::Responder& responder) {
-  if (context.admin_token == nullptr) return true;
-  const auto presented = core::parse_bearer_token(request.header("authorization"));
-  if (presented && context.admin_token->matches(*presented)) return true;
-  net::log::warn("admin request refused: missing or wrong bearer token")
+enum class Access { read, mutate };
+
+// Refusals are logged, at most LOG_RATE_LIMIT a second (the admin port is one thread).
+struct RefusalLog {
+  net::log::RateLimiter limiter;
+};
+
+void log_refusal(RefusalLog& log, const net::Request& request, std::string_view why) {
+  if (!net::log::admit(log.limiter, "admin request refused", base::monotonic_ms())) return;
+  net::log::warn("admin request refused")
+      .str("reason", why)
       .str("method", request.method)
       .str("path", request.path);
-  net::respond_error(responder, 401, "unauthorized", "missing or invalid bearer token",
-                     kBearerChallenge);
-  return false;
+}
+
+// The checks every /admin/* request passes, in this order:
+// - without a token on a loopback listener, the Host must be a loopback one (403), so a
+//   page in a browser on this host cannot reach us through DNS rebinding;
+// - with a token, `Authorization: Bearer` (401), compared in constant time on digests;
+//   the token is never logged or echoed;
+// - a mutation must be `Content-Type: application/json` (415): a browser cannot send
+//   that cross-origin without a CORS preflight, which this port never grants.
+bool admitted(const AdminContext& context, RefusalLog& log, Access access,
+              const net::Request& request, const net::Responder& responder) {
+  if (context.admin_token == nullptr) {
+    if (core::is_loopback_address(context.config->admin_bind_addr) &&
+        !core::is_loopback_host(request.header("host"))) {
+      log_refusal(log, request, "host is not loopback");
+      net::respond_error(responder, 403, "forbidden",
+                         "without an admin token, Host must be 127.0.0.1, localhost or [::1]");
+      return false;
+    }
+  } else {
+    const auto presented = core::parse_bearer_token(request.header("authorization"));
+    if (!presented || !context.admin_token->matches(*presented)) {
+      log_refusal(log, request, "missing or wrong bearer token");
+      net::respond_error(responder, 401, "unauthorized", "missing or invalid bearer token",
+                         kBearerChallenge);
+      return false;
+    }
+  }
+  if (access == Access::mutate &&
+      !core::is_json_utf8_content_type(request.header("content-type"))) {
+    net::respond_error(responder, 415, "unsupported_media_type",
+                       "Content-Type must be application/json (charset utf-8 if given)");
+    return false;
+  }
+  return true;
 }
 
 std::string fault_reply(const AdminContext& context) {
@@ -43,7 +82,6 @@ void log_fault_change(const core::FaultChange& change) {
 
 void update_faults(const AdminContext& context, const net::Request& request,
                    const net::Responder& responder) {
-  if (!authorized(context, request, responder)) return;
   const core::FaultUpdateResult parsed = core::parse_fault_update(request.body);
   if (parsed.error) {
     std::string body = R"({"error":"invalid_request","field":)";
@@ -62,9 +100,7 @@ void update_faults(const AdminContext& context, const net::Request& request,
   respond_json(responder, 200, fault_reply(context));
 }
 
-void reset_faults(const AdminContext& context, const net::Request& request,
-                  const net::Responder& responder) {
-  if (!authorized(context, request, responder)) return;
+void reset_faults(const AdminContext& context, const net::Responder& responder) {
   log_fault_change(context.authorize->faults.reset());
   respond_json(responder, 200, fault_reply(context));
 }
@@ -122,29 +158,44 @@ std::string state_json(const AdminContext& context) {
   return out;
 }
 
+// An /admin/* route: `handle(context, request, responder)` once the request is admitted.
+template <typename Handle>
+void add_guarded(net::Router& router, const AdminContext& context,
+                 const std::shared_ptr<RefusalLog>& log, std::string_view method,
+                 std::string_view path, Handle handle) {
+  const Access access = method == "GET" ? Access::read : Access::mutate;
+  router.add(method, path,
+             [ctx = &context, log, access, handle](const net::Request& request,
+                                                   const net::Responder& responder) {
+               if (admitted(*ctx, *log, access, request, responder))
+                 handle(*ctx, request, responder);
+             });
+}
+
 }  // namespace
 
 void add_admin_routes(net::Router& router, const AdminContext& context) {
   const AdminContext* ctx = &context;
+  // Prometheus scrapes without credentials: /metrics holds no secret and changes nothing.
   router.add("GET", "/metrics", [ctx](const net::Request&, const net::Responder& responder) {
     const std::string text = core::render_metrics(*ctx->metrics);
     responder.respond(net::Response{.content_type = core::kMetricsContentType, .body = text});
   });
-  router.add("GET", "/admin/fault-inject",
-             [ctx](const net::Request&, const net::Responder& responder) {
-               respond_json(responder, 200, fault_reply(*ctx));
-             });
-  router.add("POST", "/admin/fault-inject",
-             [ctx](const net::Request& request, const net::Responder& responder) {
-               update_faults(*ctx, request, responder);
-             });
-  router.add("DELETE", "/admin/fault-inject",
-             [ctx](const net::Request& request, const net::Responder& responder) {
-               reset_faults(*ctx, request, responder);
-             });
-  router.add("GET", "/admin/state", [ctx](const net::Request&, const net::Responder& responder) {
-    respond_json(responder, 200, state_json(*ctx));
-  });
+  const auto log = std::make_shared<RefusalLog>(
+      RefusalLog{net::log::RateLimiter(static_cast<uint32_t>(context.config->log_rate_limit))});
+  add_guarded(router, context, log, "GET", "/admin/fault-inject",
+              [](const AdminContext& c, const net::Request&, const net::Responder& responder) {
+                respond_json(responder, 200, fault_reply(c));
+              });
+  add_guarded(router, context, log, "POST", "/admin/fault-inject", update_faults);
+  add_guarded(router, context, log, "DELETE", "/admin/fault-inject",
+              [](const AdminContext& c, const net::Request&, const net::Responder& responder) {
+                reset_faults(c, responder);
+              });
+  add_guarded(router, context, log, "GET", "/admin/state",
+              [](const AdminContext& c, const net::Request&, const net::Responder& responder) {
+                respond_json(responder, 200, state_json(c));
+              });
 }
 
 }  // namespace paystream::svc

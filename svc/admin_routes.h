@@ -1,7 +1,9 @@
 #pragma once
 // The admin port's routes (Envoy-style: operators' endpoints apart from the data
 // plane): GET /metrics, GET|POST|DELETE /admin/fault-inject, GET /admin/state.
-// With an admin token, every mutating request needs `Authorization: Bearer`.
+// /metrics is open (Prometheus scrapes it without credentials). Every /admin/* request
+// needs `Authorization: Bearer` when a token is configured, or a loopback Host when
+// none is and the listener is loopback; POST and DELETE need application/json.
 
 #include <cstdint>
 #include <string>

@@ -22,24 +22,40 @@ core::PipelineTime now() {
   return {.monotonic_ns = base::monotonic_ns(), .unix_ms = base::unix_now_ms()};
 }
 
-void log_transition(const core::BreakerTransition& t) {
+}  // namespace
+
+void AuthorizeHandler::log_transition(const core::BreakerTransition& t) {
   if (!t.happened()) return;
+  if (!net::log::admit(breaker_log_, "circuit breaker state changed", base::monotonic_ms())) return;
   auto line = t.to == core::BreakerState::open ? net::log::warn("circuit breaker state changed")
                                                : net::log::info("circuit breaker state changed");
   line.str("from", core::breaker_state_name(t.from)).str("to", core::breaker_state_name(t.to));
 }
 
-}  // namespace
+void AuthorizeHandler::log_failure(const core::AuthorizeStep& step) {
+  const bool rejected = step.status == 503;
+  const char* msg = rejected ? "authorization rejected" : "authorization failed";
+  if (!net::log::admit(rejected ? rejected_log_ : failed_log_, msg, base::monotonic_ms())) return;
+  net::log::warn(msg)
+      .num("status", step.status)
+      .str("error", core::service_error_name(step.error))
+      .str("transaction_id", step.transaction_id)
+      .str("request_id", step.request_id);
+}
 
 AuthorizeHandler::Wait::Wait(net::Reactor& reactor, AuthorizeHandler& owner, uint32_t call)
     : timer(reactor,
             [&owner, this, call] { owner.step(owner.pipeline_.resume(call, now()), responder); }) {}
 
 AuthorizeHandler::AuthorizeHandler(net::Reactor& reactor, core::AuthorizeShared& shared,
-                                   core::MetricShard& shard, uint64_t seed)
+                                   core::MetricShard& shard, uint64_t seed,
+                                   uint32_t log_lines_per_second)
     : reactor_(reactor),
       fallback_rng_(seed ^ 0x9e3779b97f4a7c15ULL),
-      pipeline_(shared, shard, seed, csprng_entropy, &fallback_rng_) {}
+      pipeline_(shared, shard, seed, csprng_entropy, &fallback_rng_),
+      rejected_log_(log_lines_per_second),
+      failed_log_(log_lines_per_second),
+      breaker_log_(log_lines_per_second) {}
 
 void AuthorizeHandler::handle(const net::Request& request, const net::Responder& responder) {
   const core::AuthorizeInput input{.content_type = request.header("content-type"),
@@ -62,13 +78,7 @@ void AuthorizeHandler::step(const core::AuthorizeStep& step, const net::Responde
     wait->timer.start(step.wake_after_ms);
     return;
   }
-  if (step.failed) {
-    net::log::warn(step.status == 503 ? "authorization rejected" : "authorization failed")
-        .num("status", step.status)
-        .str("error", core::service_error_name(step.error))
-        .str("transaction_id", step.transaction_id)
-        .str("request_id", step.request_id);
-  }
+  if (step.failed) log_failure(step);
   const net::ResponseHeader headers[] = {{"X-Request-Id", step.request_id},
                                          {"Retry-After", step.retry_after}};
   const size_t count = step.retry_after.empty() ? 1 : 2;

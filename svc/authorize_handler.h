@@ -14,6 +14,7 @@
 #include "core/metric_shard.h"
 #include "core/random.h"
 #include "net/http_types.h"
+#include "net/log_rate_limiter.h"
 #include "net/reactor.h"
 #include "net/reactor_timer.h"
 #include "net/responder.h"
@@ -23,8 +24,11 @@ namespace paystream::svc {
 class AuthorizeHandler final : public net::ReactorService {
  public:
   // `shard` is this reactor's metrics shard: only this handler writes it.
+  // `log_lines_per_second`: per kind of log line (rejected, failed, breaker change);
+  // a breaker-open flood or a 5xx burst writes that many a second from this reactor,
+  // then one line with the count held back (0: no limit).
   AuthorizeHandler(net::Reactor& reactor, core::AuthorizeShared& shared, core::MetricShard& shard,
-                   uint64_t seed);
+                   uint64_t seed, uint32_t log_lines_per_second);
 
   void handle(const net::Request& request, const net::Responder& responder);
 
@@ -37,11 +41,16 @@ class AuthorizeHandler final : public net::ReactorService {
   };
 
   void step(const core::AuthorizeStep& step, const net::Responder& responder);
+  void log_transition(const core::BreakerTransition& t);
+  void log_failure(const core::AuthorizeStep& step);
 
   net::Reactor& reactor_;
   core::Xoshiro256 fallback_rng_;  // entropy only if OpenSSL's RAND_bytes fails
   core::AuthorizePipeline pipeline_;
   std::vector<std::unique_ptr<Wait>> waits_;  // by pipeline call index
+  net::log::RateLimiter rejected_log_;
+  net::log::RateLimiter failed_log_;
+  net::log::RateLimiter breaker_log_;
 };
 
 }  // namespace paystream::svc

@@ -72,7 +72,8 @@ Service::Service(const core::Config& config)
   for (size_t i = 0; i < server_->reactor_count(); ++i) {
     shards_.push_back(std::make_unique<core::MetricShard>());
     authorize_handlers_.push_back(&server_->reactor(i).add_service<AuthorizeHandler>(
-        authorize_, *shards_.back(), reactor_seed(config, i)));
+        authorize_, *shards_.back(), reactor_seed(config, i),
+        static_cast<uint32_t>(config.log_rate_limit)));
   }
   public_router_.add("POST", "/v1/authorize",
                      [this](const net::Request& request, const net::Responder& responder) {
@@ -91,6 +92,7 @@ Service::Service(const core::Config& config)
   };
   sources.fault = [this] { return core::fault_metrics(authorize_.faults, authorize_.environment); };
   sources.process = read_process_metrics;
+  sources.log_lines_dropped = net::log::lines_dropped;
   sources.build = {authorize_.version, std::string(revision()),
                    std::string(service_version_default())};
   metrics_ = std::make_unique<core::MetricsCollector>(std::move(sources));

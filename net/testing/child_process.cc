@@ -42,6 +42,7 @@ ChildProcess::~ChildProcess() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
+  pause_stderr_reading(false);
   if (reader_.joinable()) reader_.join();
   if (stderr_fd_ >= 0) close(stderr_fd_);
 }
@@ -103,6 +104,10 @@ bool ChildProcess::start(const std::string& path, const EnvVars& env,
 void ChildProcess::read_stderr() {
   char buf[4096];
   for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      stderr_resumed_.wait(lock, [this] { return !stderr_paused_; });
+    }
     ssize_t n = read(stderr_fd_, buf, sizeof buf);
     if (n <= 0) return;
     std::lock_guard lock(mutex_);
@@ -141,11 +146,20 @@ int ChildProcess::wait_for_number(const std::string& needle, const std::string& 
   return std::atoi(line->c_str() + at + pattern.size());
 }
 
+void ChildProcess::pause_stderr_reading(bool paused) {
+  {
+    std::lock_guard lock(mutex_);
+    stderr_paused_ = paused;
+  }
+  stderr_resumed_.notify_all();
+}
+
 bool ChildProcess::exited_now() {
   if (exit_code_ >= 0) return true;
   int status = 0;
   if (pid_ <= 0 || waitpid(pid_, &status, WNOHANG) != pid_) return false;
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  pause_stderr_reading(false);
   if (reader_.joinable()) reader_.join();  // all of its stderr is in
   return true;
 }

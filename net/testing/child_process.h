@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -36,6 +37,9 @@ class ChildProcess {
   // Exit code, 128+signal when killed, or -1 when still running after the timeout.
   int wait_exit(int timeout_ms = 15000);
   std::string stderr_text();
+  // While paused, nobody reads the child's stderr: once the pipe is full, the child's
+  // writes to it block (a log collector that stalls).
+  void pause_stderr_reading(bool paused);
   // Sanitizer reports in stderr (empty when clean).
   std::string sanitizer_report();
   pid_t pid() const { return pid_; }
@@ -50,6 +54,8 @@ class ChildProcess {
   bool block_termination_signals_ = false;
   std::thread reader_;
   std::mutex mutex_;
+  std::condition_variable stderr_resumed_;
+  bool stderr_paused_ = false;
   std::string stderr_;
 };
 

@@ -302,7 +302,8 @@ ok=1
   [[ "$(calls | grep -n "patch" | head -n 1)" == *"patch analysistemplate"* ]] && ok=0
 check "canary-live --load-image: AnalysisTemplates patched first, the Rollout's reference in the one Rollout patch, by digest" $ok "status $status: $out$(calls)"
 
-# Fault injection: a fake admin port records requests.
+# Fault injection: a fake admin port records requests; like the service, it refuses a
+# mutation that is not application/json (415).
 cat >"$work/admin.py" <<'EOF'
 import http.server, sys
 log = open(sys.argv[1], "a", buffering=1)
@@ -310,8 +311,10 @@ class H(http.server.BaseHTTPRequestHandler):
     def handle_one(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n).decode() if n else ""
-        log.write(f"{self.command} {self.path} {self.headers.get('Authorization')} {body}\n")
-        self.send_response(200); self.send_header("Content-Type", "application/json")
+        kind = self.headers.get("Content-Type")
+        log.write(f"{self.command} {self.path} {self.headers.get('Authorization')} {kind} {body}\n")
+        self.send_response(200 if kind == "application/json" else 415)
+        self.send_header("Content-Type", "application/json")
         self.end_headers(); self.wfile.write(b'{"fault_injection":{}}')
     do_POST = do_DELETE = handle_one
     def log_message(self, *a): pass
@@ -328,8 +331,8 @@ LIVE_ARGS="--scenario errors" live "$progress" "$progress" "$progress" '7|7|Degr
 admin="$(cat "$work/admin.log" 2>/dev/null)"
 ok=1
 ((status == 10)) &&
-  grep -qxF 'POST /admin/fault-inject Bearer stub-admin-token {"enabled":true,"error_rate":0.05}' <<<"$admin" &&
-  grep -qxF 'DELETE /admin/fault-inject Bearer stub-admin-token ' <<<"$admin" &&
+  grep -qxF 'POST /admin/fault-inject Bearer stub-admin-token application/json {"enabled":true,"error_rate":0.05}' <<<"$admin" &&
+  grep -qxF 'DELETE /admin/fault-inject Bearer stub-admin-token application/json ' <<<"$admin" &&
   [[ $(grep -c '^POST' <<<"$admin") -eq 1 ]] && ! grep -q "stub-admin-token" <<<"$out" && ok=0
 check "canary-live --scenario errors: fault posted once per canary pod with the Secret's token, cleared on exit, token never printed" \
   $ok "status $status; admin log: $admin; output: $out"
