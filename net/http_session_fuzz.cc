@@ -19,10 +19,12 @@
 // Then every pending request is answered and an hour passes.
 //
 // Invariants: responses come in request order, one per answered request, each at most once,
-// plus at most one error response that closes the stream; nothing follows a response that says
-// `Connection: close`; every response is well-formed HTTP/1.1 with an exact Content-Length and
-// no header split by a handler's line break; dispatched requests respect the limits and carry no
-// CR or LF in their target or headers; every request dispatched is answered by the end.
+// plus at most one error response that closes the stream; a 100 Continue only once every
+// earlier request is answered; nothing follows a response that says `Connection: close`; every
+// response is well-formed HTTP/1.1 with an exact Content-Length and no header split by a
+// handler's line break; dispatched requests respect the limits, carry no CR or LF in their
+// target or headers, and have the body their Content-Length states (none without it or
+// Transfer-Encoding); every request dispatched is answered by the end.
 
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -59,8 +61,11 @@ bool has_cr_or_lf(std::string_view s) {
   return s.find_first_of("\r\n") != std::string_view::npos;
 }
 
+// Digits only, leading zeros allowed, at most 19 significant digits.
 bool parse_decimal(std::string_view s, uint64_t& out) {
-  if (s.empty() || s.size() > 12) return false;
+  if (s.empty()) return false;
+  const size_t significant = s.find_first_not_of('0');
+  if (significant != std::string_view::npos && s.size() - significant > 19) return false;
   out = 0;
   for (char c : s) {
     if (!paystream::base::is_digit(c)) return false;
@@ -106,6 +111,8 @@ class OutputChecker {
     check(head[12] == ' ', "bad status line");
     if (status == 100) {
       check(head == "HTTP/1.1 100 Continue", "interim response with header fields");
+      // It belongs to the request being received: every earlier one must be answered.
+      check(next_seq_ == answered.size(), "100 Continue before an earlier request's answer");
       buffer_.erase(0, head_end + 4);
       return true;
     }
@@ -182,6 +189,7 @@ class Harness : public RequestSink {
         session_(limits, *this, date_, 0) {}
 
   void dispatch(const Request& r, uint32_t seq) override {
+    checker_.take(session_.output());  // what was written before this request existed
     check(seq == checker_.answered.size(), "sequence numbers not consecutive from 0");
     check(!r.method.empty(), "request without a method");
     check(r.path.starts_with("/"), "request path not absolute");
@@ -196,6 +204,19 @@ class Harness : public RequestSink {
       if (paystream::base::equals_ignore_case(h.name, "host")) ++hosts;
     }
     check(hosts <= 1 && (r.version_minor == 0 || hosts == 1), "Host header count");
+    // The framing a handler sees is the framing the body was read with. CONNECT and Upgrade
+    // end the HTTP stream at their head (answered, then closed): their bytes are not read.
+    check(r.method != "CONNECT" || !r.keep_alive, "CONNECT kept alive");
+    const bool switches = !r.keep_alive && (r.method == "CONNECT" || r.has_header("upgrade"));
+    if (!switches && !r.has_header("transfer-encoding")) {
+      uint64_t length = 0;
+      if (r.has_header("content-length")) {
+        check(parse_decimal(r.header("content-length"), length) && length == r.body.size(),
+              "body length differs from Content-Length");
+      } else {
+        check(r.body.empty(), "body without Content-Length or Transfer-Encoding");
+      }
+    }
     checker_.head_request.push_back(r.method == "HEAD");
     checker_.answered.push_back(false);
     pending_.push_back(seq);
