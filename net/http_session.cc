@@ -48,6 +48,12 @@ void HttpSession::feed(const char* data, size_t len, uint64_t now_ms) {
     }
     const bool was_in_message = parser_.in_head() || parser_.in_body();
     const bool was_in_body = parser_.in_body();
+    if (draining_ && !was_in_message && next_seq_ > 0) {
+      // Draining takes no new request after one it has taken: the last answer says close.
+      stop_parsing_ = true;
+      stash_.clear();
+      break;
+    }
     // The first request's head clock runs from accept; a later one's from its first byte.
     if (!was_in_message && !awaiting_first_request_) head_start_ms_ = now_ms;
     awaiting_first_request_ = false;
@@ -156,11 +162,14 @@ void HttpSession::release(uint64_t now_ms) {
   while (count_ > 0 && !closing_) {
     Slot& slot = ring_[front_];
     if (!slot.ready) break;
-    const bool close = slot.close || draining_;
+    // Draining: only the last answer says close; a client stops reading after it, so an answer
+    // behind it would be lost although its request was processed.
+    const bool close =
+        slot.close || (draining_ && count_ == 1 && !parser_.in_head() && !parser_.in_body());
     write_slot(slot, close);
     front_ = (front_ + 1) % ring_.size();
     --count_;
-    if (slot.close) closing_ = true;
+    if (close) closing_ = true;
   }
   if (count_ == 0 && !parser_.in_head() && !parser_.in_body()) idle_start_ms_ = now_ms;
   if (count_ == 0 && parser_.awaiting_continue() && !stream_finished()) {

@@ -441,8 +441,26 @@ TEST(HttpSession, DrainFinishesInFlightWithConnectionClose) {
   h.answer(1);
   auto responses = h.take();
   ASSERT_EQ(responses.size(), 2u);
-  EXPECT_EQ(responses[0].header("connection"), "close");
+  // A client stops reading at the first close: only the last answer may say it.
+  EXPECT_EQ(responses[0].header("connection"), "");
   EXPECT_EQ(responses[1].header("connection"), "close");
+  EXPECT_TRUE(h.session.should_close());
+}
+
+TEST(HttpSession, DrainTakesNoRequestAfterTheOneInProgress) {
+  Harness h;
+  h.answer_at_once = false;
+  h.feed("GET /a HTTP/1.1\r\nHo");
+  h.session.begin_drain(0);
+  // The rest of /a, and /b pipelined behind it in the same read.
+  h.feed("st: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_EQ(h.seen.size(), 1u);
+  EXPECT_EQ(h.seen[0].path, "/a");
+  EXPECT_FALSE(h.session.should_close());
+  h.answer(0);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].header("connection"), "close");
   EXPECT_TRUE(h.session.should_close());
 }
 
