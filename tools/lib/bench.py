@@ -387,6 +387,7 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.compare:
+        sys.dont_write_bytecode = True  # no __pycache__ in tools/lib
         from bench_compare import compare
         return compare(args, binary, out)
     tolerances = json.loads((ROOT / "bench" / "tolerances.json").read_text())
