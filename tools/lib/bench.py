@@ -105,6 +105,11 @@ def start_service(binary, cpu, reactors=1, extra_env=None):
 
 def sample_response(port):
     """One authorize response from the service: its size sets the baseline's body."""
+    return sample_exchange(port)[1]
+
+
+def sample_exchange(port):
+    """One authorize request: (response head as bytes, response body as text)."""
     req = (f"POST /v1/authorize HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
            f"Content-Length: {len(AUTHORIZE_BODY)}\r\nConnection: close\r\n\r\n{AUTHORIZE_BODY}")
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
@@ -115,7 +120,8 @@ def sample_response(port):
             if not chunk:
                 break
             data += chunk
-    return data.split(b"\r\n\r\n", 1)[1].decode()
+    head, body = data.split(b"\r\n\r\n", 1)
+    return head, body.decode()
 
 
 def start_nginx(workdir, body, cpu):
@@ -363,13 +369,27 @@ def main():
     parser.add_argument("--quick", action="store_true", help="the CI run (under 3 minutes)")
     parser.add_argument("--out", default=str(ROOT / "bench-report"))
     parser.add_argument("--build", default=str(ROOT / "build"))
+    parser.add_argument("--compare", metavar="REV",
+                        help="before/after: REV's build against the working tree's, each as "
+                             "a CPU-per-request ratio to nginx in 5 interleaved rounds")
+    parser.add_argument("--tolerance", type=float, default=0.03,
+                        help="with --compare: the largest accepted rise of the median ratio")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="with --compare: extra environment for both services")
+    parser.add_argument("--jobs", type=int, help="with --compare: ninja -j for REV's build")
     args = parser.parse_args()
+    if any("=" not in kv for kv in args.env):
+        parser.error("--env takes NAME=VALUE")
 
     build = Path(args.build)
     binary = build / "svc" / "paystream-authd"
     authload_bin = build / "bench" / "authload"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.compare:
+        sys.dont_write_bytecode = True  # no __pycache__ in tools/lib
+        from bench_compare import compare
+        return compare(args, binary, out)
     tolerances = json.loads((ROOT / "bench" / "tolerances.json").read_text())
     cores = os.cpu_count() or 1
     server_cpu, client_cpu = (0, 1) if cores >= 2 else (None, None)

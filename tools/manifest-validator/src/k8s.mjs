@@ -50,6 +50,23 @@ export function podTemplate(doc) {
   return { template: cur, pointer: "/" + p.join("/") };
 }
 
+// The containers (not init containers) of every workload's pod template for which
+// predicate(container) holds, with where they stand: { doc, spec, c, labels, pointer }.
+export function workloadContainers(ctx, predicate) {
+  const found = [];
+  for (const doc of ctx.docs) {
+    if (!isWorkload(doc)) continue;
+    const t = podTemplate(doc);
+    if (!t) continue;
+    const spec = t.template.spec || {};
+    const labels = (t.template.metadata && t.template.metadata.labels) || {};
+    (spec.containers || []).forEach((c, i) => {
+      if (predicate(c)) found.push({ doc, spec, c, labels, pointer: `${t.pointer}/spec/containers/${i}` });
+    });
+  }
+  return found;
+}
+
 export function allContainers(podSpec) {
   const out = [];
   for (const field of ["initContainers", "containers"]) {

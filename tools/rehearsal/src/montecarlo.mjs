@@ -22,6 +22,7 @@
 // (windows are exact sums of the bins they cover), 4xx (excluded from every count).
 import { AnalysisRun, isCompleted, evaluateResult } from "./controller.mjs";
 import { loadManifests, rolloutPlan, buildRunMetrics, repoRoot } from "./manifests.mjs";
+import { fakeClock } from "./fake-clock.mjs";
 import path from "node:path";
 import fs from "node:fs";
 
@@ -176,36 +177,6 @@ export const SCENARIOS = {
 };
 
 // ---- one simulated rollout ----
-function fakeClock() {
-  let now = 0;
-  let seq = 0;
-  const timers = new Map();
-  return {
-    now: () => now,
-    setTimeout: (f, ms) => {
-      const id = ++seq;
-      timers.set(id, { at: now + ms, f, id });
-      return id;
-    },
-    clearTimeout: (id) => timers.delete(id),
-    // Runs timers in order until done() or the time limit; returns false at the limit.
-    async runUntil(done, limit) {
-      for (;;) {
-        if (done()) return true;
-        let next = null;
-        for (const t of timers.values()) if (!next || t.at < next.at || (t.at === next.at && t.id < next.id)) next = t;
-        if (!next || next.at > limit) {
-          now = Math.max(now, limit);
-          return done();
-        }
-        timers.delete(next.id);
-        now = next.at;
-        await next.f();
-      }
-    },
-  };
-}
-
 // noDryRun: every metric decides, as in staging where the overlay removes the dryRun rules.
 export function loadPlan(k8sDir = path.join(repoRoot, "k8s"), { noDryRun = false } = {}) {
   const m = loadManifests(k8sDir, { namespace: "paystream", rolloutName: "auth-service" });

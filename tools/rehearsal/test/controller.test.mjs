@@ -13,6 +13,7 @@ import {
   isWorse,
   dryRunMetrics,
 } from "../src/controller.mjs";
+import { fakeClock } from "../src/fake-clock.mjs";
 
 const guarded = {
   successCondition: "len(result) > 0 && !isNaN(result[0]) && result[0] < 0.01",
@@ -114,34 +115,6 @@ test("limits are validated", () => {
   assert.throws(() => prepareMetric({ name: "x", failureLimit: -1 }), /non-negative/);
   assert.throws(() => prepareMetric({ name: "x", successCondition: "result[0] + 1 > 0" }), /outside|unexpected|unsupported/);
 });
-
-// A fake clock: timers fire in time order when advanced.
-function fakeClock() {
-  let now = 0;
-  let seq = 0;
-  const timers = new Map();
-  return {
-    now: () => now,
-    setTimeout: (f, ms) => {
-      const id = ++seq;
-      timers.set(id, { at: now + ms, f });
-      return id;
-    },
-    clearTimeout: (id) => timers.delete(id),
-    async advance(ms) {
-      const end = now + ms;
-      for (;;) {
-        const next = [...timers.entries()].sort((a, b) => a[1].at - b[1].at)[0];
-        if (!next || next[1].at > end) break;
-        timers.delete(next[0]);
-        now = next[1].at;
-        await next[1].f();
-        await new Promise((r) => setImmediate(r));
-      }
-      now = end;
-    },
-  };
-}
 
 function metric(name, extra = {}) {
   return prepareMetric({ name, initialDelay: "5m", interval: "1m", count: 5, failureLimit: 1, inconclusiveLimit: 2, consecutiveErrorLimit: 12, ...guarded, ...extra });

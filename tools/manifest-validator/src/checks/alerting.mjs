@@ -18,7 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import YAML from "yaml";
-import { podTemplate, isWorkload, selectorMatches, isEmptySelector, mapSelectorMatches } from "../k8s.mjs";
+import { workloadContainers, selectorMatches, isEmptySelector, mapSelectorMatches } from "../k8s.mjs";
 import { resolveMounted, prometheusContainers } from "./prometheus.mjs";
 import { targetName } from "./references.mjs";
 
@@ -58,20 +58,11 @@ function flagValue(c, flag) {
 }
 
 function alertmanagerContainers(ctx) {
-  const found = [];
-  for (const d of ctx.docs) {
-    if (!isWorkload(d)) continue;
-    const t = podTemplate(d);
-    if (!t) continue;
-    const spec = t.template.spec || {};
-    (spec.containers || []).forEach((c, i) => {
-      if (!/\/alertmanager(:|@|$)/.test(c.image || "")) return;
-      const configPath = flagValue(c, "--config.file");
-      const labels = (t.template.metadata && t.template.metadata.labels) || {};
-      found.push({ doc: d, spec, c, labels, ns: ctx.nsOf(d), pointer: `${t.pointer}/spec/containers/${i}`, configPath });
-    });
-  }
-  return found;
+  return workloadContainers(ctx, (c) => /\/alertmanager(:|@|$)/.test(c.image || "")).map((w) => ({
+    ...w,
+    ns: ctx.nsOf(w.doc),
+    configPath: flagValue(w.c, "--config.file"),
+  }));
 }
 
 function podOf(ctx, doc) {

@@ -1,7 +1,7 @@
 // Grafana: a datasource with a fixed uid, a dashboard provider whose path really is a
 // mounted ConfigMap, dashboards that parse and reference the datasource by that uid.
 import YAML from "yaml";
-import { podTemplate, isWorkload, envValue } from "../k8s.mjs";
+import { workloadContainers, envValue } from "../k8s.mjs";
 
 function mountedConfigMap(ctx, doc, spec, c, mountPath) {
   const m = (c.volumeMounts || []).find((x) => x.mountPath.replace(/\/$/, "") === mountPath.replace(/\/$/, "") && !x.subPath);
@@ -43,16 +43,7 @@ function grafanaToPromQL(expr) {
 
 export function checkGrafana(ctx) {
   const queries = [];
-  const grafanas = [];
-  for (const d of ctx.docs) {
-    if (!isWorkload(d)) continue;
-    const t = podTemplate(d);
-    if (!t) continue;
-    const spec = t.template.spec || {};
-    (spec.containers || []).forEach((c, i) => {
-      if (/(^|\/)grafana(:|@|$)/.test(c.image || "")) grafanas.push({ doc: d, spec, c, pointer: `${t.pointer}/spec/containers/${i}` });
-    });
-  }
+  const grafanas = workloadContainers(ctx, (c) => /(^|\/)grafana(:|@|$)/.test(c.image || ""));
   for (const g of grafanas) {
     const prov = (envValue(g.c, "GF_PATHS_PROVISIONING") || {}).value || "/etc/grafana/provisioning";
     const dsCm = mountedConfigMap(ctx, g.doc, g.spec, g.c, `${prov}/datasources`);

@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import YAML from "yaml";
-import { podTemplate, isWorkload } from "../k8s.mjs";
+import { workloadContainers } from "../k8s.mjs";
 
 const SD_KEYS = new Set([
   "role",
@@ -116,19 +116,17 @@ export function resolveMounted(ctx, doc, spec, container, filePath) {
   return { error: `${filePath} is not inside any volume mount of container "${container.name}"` };
 }
 
+const CONFIG_FLAG = "--config.file=";
+
+function configArg(c) {
+  return [...(c.args || []), ...(c.command || [])].find((a) => typeof a === "string" && a.startsWith(CONFIG_FLAG));
+}
+
 export function prometheusContainers(ctx) {
-  const found = [];
-  for (const d of ctx.docs) {
-    if (!isWorkload(d)) continue;
-    const t = podTemplate(d);
-    if (!t) continue;
-    const spec = t.template.spec || {};
-    (spec.containers || []).forEach((c, i) => {
-      const arg = [...(c.args || []), ...(c.command || [])].find((a) => typeof a === "string" && a.startsWith("--config.file="));
-      if (arg && /\/prometheus(:|@|$)/.test(c.image || "")) found.push({ doc: d, spec, c, pointer: `${t.pointer}/spec/containers/${i}`, configPath: arg.slice("--config.file=".length) });
-    });
-  }
-  return found;
+  return workloadContainers(ctx, (c) => configArg(c) && /\/prometheus(:|@|$)/.test(c.image || "")).map((w) => ({
+    ...w,
+    configPath: configArg(w.c).slice(CONFIG_FLAG.length),
+  }));
 }
 
 function checkSdBlock(ctx, cm, sd, where, saInfo) {
