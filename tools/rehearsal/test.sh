@@ -78,7 +78,8 @@ echo "rules: $(tail -n 1 "$tmp/rules.out")"
 count_from "$tmp/rules.out" "rules checks"
 
 # --- 2. unit tests ----------------------------------------------------------------------
-node --test "$here"/test/*.test.mjs >"$tmp/unit.out" 2>&1
+# A failed test can leave its servers open: force the exit, and bound each test.
+node --test --test-force-exit --test-timeout=120000 "$here"/test/*.test.mjs >"$tmp/unit.out" 2>&1
 p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tmp/unit.out")
 f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tmp/unit.out")
 if [[ -z $p || -z $f ]]; then

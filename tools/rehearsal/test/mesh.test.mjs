@@ -87,6 +87,14 @@ function newMesh(o = {}) {
   }).start();
 }
 
+// Resolves once cond() holds; fails the test after timeoutMs.
+async function until(cond, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${cond}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 const seriesOf = (text) => text.split("\n").filter((l) => l.startsWith("istio_requests_total{"));
 const label = (line, name) => (new RegExp(`[{,]${name}="([^"]*)"`).exec(line) || [])[1];
 
@@ -156,7 +164,9 @@ test("failed readiness probes withdraw the endpoints (503 UH) until a probe pass
   mesh.setBackend("stable", { port: a.port, revision: "sha-s", pod: "s" });
   assert.equal((await post(mesh.port)).status, 200);
   state.ready = "hang";
-  await new Promise((r) => setTimeout(r, 250));
+  // Two failed probes (20 ms apart, 50 ms timeout) withdraw the endpoints: waited for, not
+  // slept on, so a loaded machine's late probe thread does not fail the test.
+  await until(() => mesh.events.some((e) => /not ready/.test(e.what)));
   const r = await post(mesh.port);
   assert.equal(r.status, 503);
   assert.equal(r.body, "no healthy upstream");
@@ -164,9 +174,8 @@ test("failed readiness probes withdraw the endpoints (503 UH) until a probe pass
   assert.equal(label(uh, "destination_service_name"), "auth-service-stable");
   assert.equal(label(uh, "destination_workload"), "unknown", "no upstream host: no workload labels");
   state.ready = true;
-  await new Promise((r2) => setTimeout(r2, 150));
+  await until(() => mesh.events.some((e) => /ready again/.test(e.what)));
   assert.equal((await post(mesh.port)).status, 200);
-  assert.ok(mesh.events.some((e) => /not ready/.test(e.what)) && mesh.events.some((e) => /ready again/.test(e.what)));
   await mesh.stop();
   await a.close();
 });
