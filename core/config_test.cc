@@ -129,7 +129,7 @@ TEST(Config, HelpDefaultsParseToTheBuiltInDefaults) {
     EXPECT_EQ(with_default.cb_half_open_max_requests, defaults.cb_half_open_max_requests);
     EXPECT_EQ(with_default.cb_interval_ms, defaults.cb_interval_ms) << name;
   }
-  EXPECT_EQ(rows, 30);
+  EXPECT_EQ(rows, 31);
 }
 
 TEST(Config, Loopback) {

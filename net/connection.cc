@@ -172,7 +172,7 @@ void Connection::flush() {
     return;
   }
   write_in_flight_ = true;
-  session_.set_writing(writing_.size());
+  session_.set_writing(writing_.size(), uv_now(reactor_.loop()));
   last_progress_ms_ = uv_now(reactor_.loop());
   last_queue_bytes_ = tcp_.write_queue_size;
 }
@@ -182,7 +182,7 @@ void Connection::write_cb(uv_write_t* req, int status) {
   c->write_in_flight_ = false;
   c->writing_.clear();
   release_if_large(c->writing_);
-  c->session_.set_writing(0);
+  c->session_.set_writing(0, uv_now(c->reactor_.loop()));
   if (c->closed_) return;
   if (status < 0) {
     c->close();

@@ -74,6 +74,17 @@ void HttpSession::feed(const char* data, size_t len, uint64_t now_ms) {
   release(now_ms);
 }
 
+void HttpSession::set_writing(size_t bytes, uint64_t now_ms) {
+  const bool was_full = output_full();
+  writing_ = bytes;
+  if (!was_full || output_full()) return;
+  if (parser_.in_body()) {
+    body_start_ms_ = now_ms;
+  } else if (parser_.in_head()) {
+    head_start_ms_ = now_ms;
+  }
+}
+
 bool HttpSession::resumable() const {
   return !pumping_ && !stash_.empty() && count_ < limits_.max_in_flight && !output_full() &&
          !stream_finished();
@@ -239,7 +250,7 @@ bool HttpSession::should_close() const {
 TimerRequest HttpSession::timer() const {
   // No timer while a request waits for its handler, or received requests wait for
   // output to drain (the owner's write timeout covers that).
-  if (closing_ || count_ > 0 || !stash_.empty()) return {};
+  if (closing_ || count_ > 0 || !stash_.empty() || output_full()) return {};
   if (parser_.in_body()) return {TimerKind::body, body_start_ms_ + limits_.body_timeout_ms};
   if (parser_.in_head() || !received_any_) {
     uint64_t deadline = head_start_ms_ + limits_.header_timeout_ms;

@@ -64,7 +64,9 @@ class HttpSession {
   // Bytes ready to send; the owner moves them out and clears.
   std::string& output() { return out_; }
   // Bytes the owner took from output() and has not sent yet (they count as unsent).
-  void set_writing(size_t bytes) { writing_ = bytes; }
+  // Head and body clocks stand still while output is full (we are not reading then):
+  // once it drains, a request's head or body gets its whole time again.
+  void set_writing(size_t bytes, uint64_t now_ms);
   // Output drained below the threshold while received bytes wait unparsed: resume()
   // parses them (and may answer, through the sink, before it returns).
   bool resumable() const;

@@ -542,16 +542,16 @@ TEST(HttpSession, BytesBeingWrittenCountAsUnsent) {
   // The owner took the output and is still writing it.
   const size_t taken = h.session.output().size();
   h.take();
-  h.session.set_writing(taken);
+  h.session.set_writing(taken, 0);
   EXPECT_TRUE(h.session.output_full());
   EXPECT_FALSE(h.session.resumable());
   EXPECT_FALSE(h.session.wants_read());
   h.session.resume(0);
   EXPECT_EQ(h.seen.size(), parsed);
   // Partly written, still above: waits; below: resumes.
-  h.session.set_writing(limits.max_unsent_bytes + 1);
+  h.session.set_writing(limits.max_unsent_bytes + 1, 0);
   EXPECT_FALSE(h.session.resumable());
-  h.session.set_writing(100);
+  h.session.set_writing(100, 0);
   ASSERT_TRUE(h.session.resumable());
   h.session.resume(0);
   EXPECT_GT(h.seen.size(), parsed);
@@ -605,6 +605,38 @@ TEST(HttpSession, DefaultThresholdHoldsOneFullReadOfSmallRequests) {
   auto responses = h.take();
   ASSERT_EQ(responses.size(), 3000u);
   for (int i = 0; i < 3000; ++i) EXPECT_EQ(responses[i].body, "GET /r" + std::to_string(i) + " ");
+}
+
+TEST(HttpSession, HeadClockStandsStillWhileOutputIsFull) {
+  SessionLimits limits;
+  limits.max_unsent_bytes = 512;
+  limits.header_timeout_ms = 5000;
+  Harness h(limits);
+  h.answer_at_once = false;
+  h.padding.assign(1000, 'p');
+  // The read ends in the middle of the next request's head; then a large answer fills
+  // the output, so the rest of that head is not read.
+  h.feed(livez_batch(1) + "GET /cut HTTP/1.1\r\nHo", 0);
+  ASSERT_EQ(h.seen.size(), 1u);
+  h.answer(0);
+  EXPECT_FALSE(h.session.wants_read());
+  const size_t taken = h.session.output().size();
+  h.take();
+  h.session.set_writing(taken, 0);  // the owner writes; the client does not read
+  EXPECT_EQ(h.session.timer().kind, TimerKind::none);
+  h.session.on_timer(60000);
+  EXPECT_TRUE(h.errors.empty());
+  // The client reads, long after the head timeout: the head gets its full time again.
+  h.session.set_writing(0, 60000);
+  EXPECT_TRUE(h.session.wants_read());
+  const TimerRequest t = h.session.timer();
+  EXPECT_EQ(t.kind, TimerKind::head);
+  EXPECT_EQ(t.deadline_ms, 65000u);
+  h.answer_at_once = true;
+  h.feed("st: a\r\n\r\n", 61000);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 2u);
+  EXPECT_EQ(responses[1].body, "GET /cut " + h.padding);
 }
 
 TEST(HttpSession, AnswersLargerThanTheThresholdAreProducedOneAtATime) {

@@ -75,7 +75,7 @@ void read_all_in_order(Pipeliner& p, const Stream& stream, int status) {
   const uint64_t expected = (p.sent + remaining) / stream.block.size() * stream.per_block;
   std::string buffer;
   uint64_t got = 0;
-  const auto end = Clock::now() + std::chrono::seconds(60);
+  const auto end = Clock::now() + std::chrono::seconds(20);
   char chunk[65536];
   while (got < expected && Clock::now() < end) {
     pollfd pfd{p.client.fd(), static_cast<short>(POLLIN | (remaining > 0 ? POLLOUT : 0)), 0};
@@ -108,7 +108,8 @@ void run(bool admin, size_t connections, const std::string& path) {
   testing::Authd authd;
   ASSERT_TRUE(authd.start({{"REACTORS", "1"}}));
   const int port = admin ? authd.admin_port : authd.port;
-  ASSERT_EQ(authd.get(port, path)->status, 200);  // warm
+  const auto warm = authd.get(port, path);
+  ASSERT_TRUE(warm && warm->status == 200);
   const pid_t pid = authd.process.pid();
   const long idle_kb = status_kb(pid, "VmRSS");
   ASSERT_GT(idle_kb, 0);
@@ -122,15 +123,23 @@ void run(bool admin, size_t connections, const std::string& path) {
   }
   fill(conns, stream, 3000);
   const long hwm_kb = status_kb(pid, "VmHWM");
-  // The admin port answers /metrics, larger than any public answer: count a scrape as
-  // its largest response.
-  const size_t largest = admin ? 256 * 1024 : net::kLargestPublicResponseBytes;
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's shadow memory and quarantine make RSS meaningless: only the order is checked.
+  const bool check_rss = false;
+#else
+  const bool check_rss = true;
+#endif
+  // The admin port's largest answer is a scrape (counted twice its size: it grows a little
+  // as samples arrive).
+  const size_t largest = admin ? 2 * warm->body.size() : net::kLargestPublicResponseBytes;
   const size_t per_connection = net::connection_bound(net::SessionLimits{}, largest).user();
   const long slack_kb = 4 * 1024;  // allocator and stack pages touched on the way
   const long bound_kb = idle_kb + static_cast<long>(connections * per_connection / 1024) + slack_kb;
-  EXPECT_LT(hwm_kb, bound_kb) << "idle " << idle_kb << " kB, " << connections << " connections x "
-                              << per_connection / 1024 << " kB";
-  EXPECT_LT(hwm_kb, 64 * 1024);
+  if (check_rss) {
+    EXPECT_LT(hwm_kb, bound_kb) << "idle " << idle_kb << " kB, " << connections << " connections x "
+                                << per_connection / 1024 << " kB";
+    EXPECT_LT(hwm_kb, 64 * 1024);
+  }
   for (Pipeliner& p : conns) {
     EXPECT_GT(p.sent, 64u * 1024) << "the client should have outrun the server";
     read_all_in_order(p, stream, 200);
