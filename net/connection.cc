@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include "net/log.h"
 #include "net/memory_bound.h"
 #include "net/reactor.h"
 
@@ -241,6 +242,14 @@ void Connection::on_timer() {
       last_queue_bytes_ = tcp_.write_queue_size;
       last_progress_ms_ = now;
     } else if (now >= last_progress_ms_ + reactor_.limits().write_timeout_ms) {
+      log::debug("write timeout: connection closed")
+          .num("queued_bytes", static_cast<int64_t>(tcp_.write_queue_size))
+          .num("writing_bytes", static_cast<int64_t>(writing_.size()))
+          .num("output_bytes", static_cast<int64_t>(session_.output().size()))
+          .num("unparsed_bytes", static_cast<int64_t>(session_.unparsed_bytes()))
+          .num("in_flight", static_cast<int64_t>(session_.in_flight()))
+          .boolean("reading", reading_)
+          .boolean("wants_read", session_.wants_read());
       close();
       return;
     }

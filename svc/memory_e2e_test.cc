@@ -3,12 +3,15 @@
 // arrives, in order, once the clients read.
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -48,16 +51,20 @@ struct Pipeliner {
 };
 
 // Sends without reading until every socket stays full for a while or `max_ms` passes.
-void fill(std::vector<Pipeliner>& conns, const Stream& stream, int max_ms) {
-  const std::string twice = stream.block + stream.block;
+// At most `max_bytes` per connection.
+void fill(std::vector<Pipeliner>& conns, const Stream& stream, int max_ms, uint64_t max_bytes) {
+  std::string many;
+  for (int i = 0; i < 33; ++i) many += stream.block;  // 32 blocks from any offset
+  const size_t span = 32 * stream.block.size();
   const auto end = Clock::now() + std::chrono::milliseconds(max_ms);
   auto last_progress = Clock::now();
   while (Clock::now() < end && Clock::now() - last_progress < std::chrono::milliseconds(500)) {
     bool progress = false;
     for (Pipeliner& p : conns) {
-      for (int i = 0; i < 64; ++i) {
+      for (int i = 0; i < 4; ++i) {
+        if (p.sent >= max_bytes) break;
         const size_t at = p.sent % stream.block.size();
-        ssize_t n = ::send(p.client.fd(), twice.data() + at, stream.block.size(), MSG_DONTWAIT);
+        ssize_t n = ::send(p.client.fd(), many.data() + at, span, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n <= 0) break;
         p.sent += static_cast<uint64_t>(n);
         progress = true;
@@ -82,7 +89,7 @@ void read_all_in_order(Pipeliner& p, const Stream& stream, int status) {
     if (::poll(&pfd, 1, 1000) <= 0) continue;
     if (remaining > 0 && (pfd.revents & POLLOUT)) {
       const size_t at = p.sent % stream.block.size();
-      ssize_t n = ::send(p.client.fd(), twice.data() + at, remaining, MSG_DONTWAIT);
+      ssize_t n = ::send(p.client.fd(), twice.data() + at, remaining, MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n > 0) {
         p.sent += static_cast<uint64_t>(n);
         remaining -= static_cast<uint64_t>(n);
@@ -90,7 +97,10 @@ void read_all_in_order(Pipeliner& p, const Stream& stream, int status) {
     }
     if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR))) continue;
     ssize_t n = ::recv(p.client.fd(), chunk, sizeof chunk, MSG_DONTWAIT);
-    if (n == 0) break;
+    if (n == 0) {
+      ADD_FAILURE() << "closed by the server after " << got << " answers";
+      break;
+    }
     if (n < 0) continue;
     buffer.append(chunk, static_cast<size_t>(n));
     size_t consumed = 0;
@@ -120,8 +130,17 @@ void run(bool admin, size_t connections, const std::string& path) {
     ASSERT_TRUE(p.client.connect(port));
     const int small = 64 * 1024;  // keeps the test's own buffering (and run time) small
     ::setsockopt(p.client.fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    // Full-sized segments, as a real pipelining client sends (a stream of tiny
+    // segments fills a capped receive buffer with overhead and stalls on TCP's
+    // zero-window probes).
+    const int off = 0;
+    ::setsockopt(p.client.fd(), IPPROTO_TCP, TCP_NODELAY, &off, sizeof off);
   }
-  fill(conns, stream, 3000);
+  // A scrape costs far more than a probe: the admin clients send fewer requests (still
+  // several MiB of answers), then wait without reading.
+  const uint64_t max_bytes = admin ? 30 * stream.block.size() : UINT64_MAX;
+  fill(conns, stream, 3000, max_bytes);
+  if (admin) ::usleep(1500 * 1000);
   const long hwm_kb = status_kb(pid, "VmHWM");
 #if defined(__SANITIZE_ADDRESS__)
   // ASan's shadow memory and quarantine make RSS meaningless: only the order is checked.
@@ -141,10 +160,14 @@ void run(bool admin, size_t connections, const std::string& path) {
     EXPECT_LT(hwm_kb, 64 * 1024);
   }
   for (Pipeliner& p : conns) {
-    EXPECT_GT(p.sent, 64u * 1024) << "the client should have outrun the server";
+    // Requests (public) or answers (admin) beyond what the server may hold.
+    if (!admin) {
+      EXPECT_GT(p.sent, 64u * 1024) << "the client should have outrun the server";
+    }
     read_all_in_order(p, stream, 200);
   }
   EXPECT_EQ(authd.stop(), 0);
+  if (::testing::Test::HasFailure()) std::cerr << authd.process.stderr_text();
 }
 
 TEST(MemoryBound, PipeliningClientsThatDoNotReadHoldBoundedMemory) {
