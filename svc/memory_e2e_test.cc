@@ -170,6 +170,30 @@ void run(bool admin, size_t connections, const std::string& path) {
   if (::testing::Test::HasFailure()) std::cerr << authd.process.stderr_text();
 }
 
+TEST(MemoryBound, AClientThatReadsNothingIsClosedAfterTheWriteTimeout) {
+  testing::Authd authd;
+  ASSERT_TRUE(authd.start({{"REACTORS", "1"}, {"WRITE_TIMEOUT_MS", "300"}}));
+  // Start-up states the per-connection bound against the cgroup limit.
+  const auto line = authd.process.wait_for_line("connection memory bound");
+  ASSERT_TRUE(line.has_value());
+  EXPECT_NE(line->find("\"per_connection_bytes\":"), std::string::npos) << *line;
+  EXPECT_NE(line->find("\"memory_max"), std::string::npos) << *line;
+
+  Stream stream("/livez");
+  std::vector<Pipeliner> conns(1);
+  ASSERT_TRUE(conns[0].client.connect(authd.port));
+  fill(conns, stream, 3000, UINT64_MAX);
+  // Without reading a byte: the server ends the connection (FIN or RST).
+  bool closed = false;
+  const auto end = Clock::now() + std::chrono::seconds(10);
+  while (!closed && Clock::now() < end) {
+    pollfd pfd{conns[0].client.fd(), POLLRDHUP, 0};
+    if (::poll(&pfd, 1, 200) > 0) closed = (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(authd.stop(), 0);
+}
+
 TEST(MemoryBound, PipeliningClientsThatDoNotReadHoldBoundedMemory) {
   run(false, 20, "/livez");
 }
