@@ -75,6 +75,8 @@ const std::array kVariables = {
              "time to receive a request body (408 beyond)"},
     Variable{"IDLE_TIMEOUT_MS", IntRange{&Config::idle_timeout_ms, 1, kMaxMs}, "60000", "1-3600000",
              "keep-alive connection idle time before close"},
+    Variable{"WRITE_TIMEOUT_MS", IntRange{&Config::write_timeout_ms, 1, kMaxMs}, "10000",
+             "1-3600000", "a response write making no progress this long closes the connection"},
     Variable{"DRAIN_DELAY_MS", IntRange{&Config::drain_delay_ms, 0, kMaxMs}, "0", "0-3600000",
              "after SIGTERM: wait before closing listeners (/readyz is 503 meanwhile)"},
     Variable{"DRAIN_TIMEOUT_MS", IntRange{&Config::drain_timeout_ms, 1, kMaxMs}, "10000",

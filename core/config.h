@@ -31,6 +31,7 @@ struct Config {
   int64_t header_timeout_ms = 5000;
   int64_t body_timeout_ms = 10000;
   int64_t idle_timeout_ms = 60000;
+  int64_t write_timeout_ms = 10000;
   int64_t drain_delay_ms = 0;
   int64_t drain_timeout_ms = 10000;
   LogLevel log_level = LogLevel::info;

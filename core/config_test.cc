@@ -116,6 +116,7 @@ TEST(Config, HelpDefaultsParseToTheBuiltInDefaults) {
     EXPECT_EQ(with_default.header_timeout_ms, defaults.header_timeout_ms) << name;
     EXPECT_EQ(with_default.body_timeout_ms, defaults.body_timeout_ms) << name;
     EXPECT_EQ(with_default.idle_timeout_ms, defaults.idle_timeout_ms) << name;
+    EXPECT_EQ(with_default.write_timeout_ms, defaults.write_timeout_ms) << name;
     EXPECT_EQ(with_default.drain_delay_ms, defaults.drain_delay_ms) << name;
     EXPECT_EQ(with_default.drain_timeout_ms, defaults.drain_timeout_ms) << name;
     EXPECT_EQ(with_default.log_level, defaults.log_level) << name;
@@ -132,7 +133,7 @@ TEST(Config, HelpDefaultsParseToTheBuiltInDefaults) {
     EXPECT_EQ(with_default.cb_half_open_max_requests, defaults.cb_half_open_max_requests);
     EXPECT_EQ(with_default.cb_interval_ms, defaults.cb_interval_ms) << name;
   }
-  EXPECT_EQ(rows, 31);
+  EXPECT_EQ(rows, 32);
 }
 
 TEST(Config, Loopback) {

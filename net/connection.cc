@@ -1,13 +1,14 @@
 #include "net/connection.h"
 
+#include <sys/socket.h>
+
+#include "net/log.h"
+#include "net/memory_bound.h"
 #include "net/reactor.h"
 
 namespace paystream::net {
 namespace {
 
-// Output buffered beyond this pauses reading, so a client that does not read
-// cannot make us buffer without bound.
-constexpr size_t kMaxUnsentBytes = 1u << 20;
 // After our last response: how long to read and discard before the final close,
 // so unread request bytes do not turn our FIN into a reset that eats the response.
 constexpr uint64_t kLingerMs = 1000;
@@ -17,6 +18,8 @@ Connection* of(uv_handle_t* h) {
 }
 
 }  // namespace
+
+static_assert(sizeof(Connection) <= kConnectionObjectBytes, "update the documented bound");
 
 Connection::Connection(Reactor& reactor, uint32_t index, uint32_t generation)
     : reactor_(reactor),
@@ -52,6 +55,15 @@ bool Connection::start_from_fd(int fd) {
 
 bool Connection::begin_reading() {
   uv_tcp_nodelay(&tcp_, 1);
+  // Kernel buffers count against the pod's memory: each is capped (the kernel doubles
+  // the value set), instead of autotuning up to the tcp_wmem / tcp_rmem maximum.
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &fd) == 0) {
+    const int send = kSocketSendBufferBytes;
+    const int receive = kSocketReceiveBufferBytes;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &send, sizeof send);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive, sizeof receive);
+  }
   after_event();
   return !closed_;
 }
@@ -115,6 +127,15 @@ void Connection::after_event() {
   if (closed_ || lingering_) return;
   flush();
   if (closed_) return;
+  // Output drained below the threshold: parse the requests set aside meanwhile. Their
+  // immediate answers are collected like a read's, then flushed.
+  while (session_.resumable() && !in_read_) {
+    in_read_ = true;
+    session_.resume(uv_now(reactor_.loop()));
+    in_read_ = false;
+    flush();
+    if (closed_) return;
+  }
   const bool nothing_to_send = !write_in_flight_ && session_.output().empty();
   if (nothing_to_send && (session_.should_close() || (peer_done_ && session_.in_flight() == 0))) {
     start_lingering_close();
@@ -131,6 +152,7 @@ void Connection::flush() {
   int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
   if (n == static_cast<int>(out.size())) {
     out.clear();
+    release_if_large(out);
     return;
   }
   if (n < 0 && n != UV_EAGAIN) {
@@ -138,21 +160,30 @@ void Connection::flush() {
     return;
   }
   const size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
-  writing_.assign(out, sent);
+  if (sent == 0) {
+    writing_.swap(out);  // no copy: the session keeps the (empty) previous buffer
+  } else {
+    writing_.assign(out, sent);
+  }
   out.clear();
+  release_if_large(out);
   buf = uv_buf_init(writing_.data(), static_cast<unsigned>(writing_.size()));
   if (uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, write_cb) != 0) {
     close();
     return;
   }
   write_in_flight_ = true;
-  write_started_ms_ = uv_now(reactor_.loop());
+  session_.set_writing(writing_.size(), uv_now(reactor_.loop()));
+  last_progress_ms_ = uv_now(reactor_.loop());
+  last_queue_bytes_ = tcp_.write_queue_size;
 }
 
 void Connection::write_cb(uv_write_t* req, int status) {
   auto* c = static_cast<Connection*>(req->data);
   c->write_in_flight_ = false;
   c->writing_.clear();
+  release_if_large(c->writing_);
+  c->session_.set_writing(0, uv_now(c->reactor_.loop()));
   if (c->closed_) return;
   if (status < 0) {
     c->close();
@@ -162,8 +193,8 @@ void Connection::write_cb(uv_write_t* req, int status) {
 }
 
 void Connection::update_reading() {
-  const size_t unsent = writing_.size() + session_.output().size();
-  const bool want = !peer_done_ && session_.wants_read() && unsent <= kMaxUnsentBytes;
+  // wants_read() is false while unsent output is above the session's threshold.
+  const bool want = !peer_done_ && session_.wants_read();
   if (want == reading_) return;
   if (want) {
     reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), alloc_cb, read_cb) == 0;
@@ -178,9 +209,10 @@ void Connection::update_timer() {
   uint64_t deadline = t.deadline_ms;
   bool armed = t.kind != TimerKind::none;
   if (write_in_flight_) {
-    // A client that stops reading our answer gets the idle timeout, then is closed.
+    // A client that stops reading our answer is closed once the write makes no progress
+    // for the write timeout.
     armed = true;
-    deadline = write_started_ms_ + reactor_.limits().idle_timeout_ms;
+    deadline = last_progress_ms_ + reactor_.limits().write_timeout_ms;
   }
   // Timers are re-armed lazily: most requests only push the deadline later, so a
   // timer that is due earlier stays as it is; when it fires, on_timer() looks at
@@ -204,9 +236,23 @@ void Connection::on_timer() {
     return;
   }
   const uint64_t now = uv_now(reactor_.loop());
-  if (write_in_flight_ && now >= write_started_ms_ + reactor_.limits().idle_timeout_ms) {
-    close();
-    return;
+  if (write_in_flight_) {
+    // libuv's write queue shrinks as the kernel takes bytes: that is progress.
+    if (tcp_.write_queue_size < last_queue_bytes_) {
+      last_queue_bytes_ = tcp_.write_queue_size;
+      last_progress_ms_ = now;
+    } else if (now >= last_progress_ms_ + reactor_.limits().write_timeout_ms) {
+      log::debug("write timeout: connection closed")
+          .num("queued_bytes", static_cast<int64_t>(tcp_.write_queue_size))
+          .num("writing_bytes", static_cast<int64_t>(writing_.size()))
+          .num("output_bytes", static_cast<int64_t>(session_.output().size()))
+          .num("unparsed_bytes", static_cast<int64_t>(session_.unparsed_bytes()))
+          .num("in_flight", static_cast<int64_t>(session_.in_flight()))
+          .boolean("reading", reading_)
+          .boolean("wants_read", session_.wants_read());
+      close();
+      return;
+    }
   }
   session_.on_timer(now);
   after_event();

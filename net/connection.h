@@ -66,8 +66,9 @@ class Connection final : public RequestSink {
   uv_shutdown_t shutdown_req_;
   HttpSession session_;
 
-  std::string writing_;  // bytes handed to uv_write, not yet confirmed
-  uint64_t write_started_ms_ = 0;
+  std::string writing_;            // bytes handed to uv_write, not yet confirmed
+  uint64_t last_progress_ms_ = 0;  // the write in flight last moved bytes to the kernel
+  size_t last_queue_bytes_ = 0;    // libuv's write queue then
   uint64_t armed_deadline_ms_ = 0;
   bool timer_armed_ = false;
   bool write_in_flight_ = false;

@@ -1,6 +1,7 @@
 #include "net/http_parser.h"
 
 #include "base/ascii.h"
+#include "net/buffer_release.h"
 
 namespace paystream::net {
 namespace {
@@ -120,6 +121,7 @@ int RequestParser::on_message_begin(llhttp_t* p) {
   r->url_ = {0, 0};
   r->header_spans_.clear();
   r->body_.clear();
+  release_if_large(r->body_);
   return 0;
 }
 

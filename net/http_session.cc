@@ -42,7 +42,7 @@ void HttpSession::on_data(const char* data, size_t len, uint64_t now_ms) {
 void HttpSession::feed(const char* data, size_t len, uint64_t now_ms) {
   pumping_ = true;
   while (len > 0 && !stream_finished()) {
-    if (count_ >= limits_.max_in_flight) {
+    if (count_ >= limits_.max_in_flight || output_full()) {
       stash_.append(data, len);
       break;
     }
@@ -80,11 +80,33 @@ void HttpSession::feed(const char* data, size_t len, uint64_t now_ms) {
   release(now_ms);
 }
 
+void HttpSession::set_writing(size_t bytes, uint64_t now_ms) {
+  const bool was_full = output_full();
+  writing_ = bytes;
+  if (!was_full || output_full()) return;
+  if (parser_.in_body()) {
+    body_start_ms_ = now_ms;
+  } else if (parser_.in_head()) {
+    head_start_ms_ = now_ms;
+  }
+}
+
+bool HttpSession::resumable() const {
+  return !pumping_ && !stash_.empty() && count_ < limits_.max_in_flight && !output_full() &&
+         !stream_finished();
+}
+
+void HttpSession::resume(uint64_t now_ms) {
+  pump(now_ms);
+}
+
 void HttpSession::pump(uint64_t now_ms) {
-  if (pumping_ || stash_.empty() || count_ >= limits_.max_in_flight || stream_finished()) return;
+  if (!resumable()) return;
   pending_.swap(stash_);  // feed() may stash what still does not fit
   feed(pending_.data(), pending_.size(), now_ms);
   pending_.clear();
+  release_if_large(pending_);
+  release_if_large(stash_);
 }
 
 HttpSession::Slot& HttpSession::push_slot() {
@@ -167,6 +189,8 @@ void HttpSession::release(uint64_t now_ms) {
     const bool close =
         slot.close || (draining_ && count_ == 1 && !parser_.in_head() && !parser_.in_body());
     write_slot(slot, close);
+    slot.body.clear();
+    release_if_large(slot.body);
     front_ = (front_ + 1) % ring_.size();
     --count_;
     if (close) closing_ = true;
@@ -219,7 +243,8 @@ void HttpSession::begin_drain(uint64_t now_ms) {
 }
 
 bool HttpSession::wants_read() const {
-  if (stream_finished() || count_ >= limits_.max_in_flight || !stash_.empty()) return false;
+  if (stream_finished() || count_ >= limits_.max_in_flight || !stash_.empty() || output_full())
+    return false;
   // Draining: finish a request that has started (or a first one), take no new ones.
   if (draining_ && received_any_ && !parser_.in_head() && !parser_.in_body()) return false;
   return true;
@@ -232,8 +257,9 @@ bool HttpSession::should_close() const {
 }
 
 TimerRequest HttpSession::timer() const {
-  // No timer while a request waits for its handler.
-  if (closing_ || count_ > 0) return {};
+  // No timer while a request waits for its handler, or received requests wait for
+  // output to drain (the owner's write timeout covers that).
+  if (closing_ || count_ > 0 || !stash_.empty() || output_full()) return {};
   if (parser_.in_body()) return {TimerKind::body, body_start_ms_ + limits_.body_timeout_ms};
   if (parser_.in_head() || !received_any_) {
     uint64_t deadline = head_start_ms_ + limits_.header_timeout_ms;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/buffer_release.h"
 #include "net/http_parser.h"
 #include "net/http_types.h"
 
@@ -16,9 +17,13 @@ namespace paystream::net {
 struct SessionLimits {
   ParseLimits parse;
   size_t max_in_flight = 16;  // pipelined requests in progress at once
+  // Unsent output (output() plus the bytes the owner is writing) above which no further
+  // pipelined request is parsed; parsing resumes once the client has drained it.
+  size_t max_unsent_bytes = 64 * 1024;
   uint64_t header_timeout_ms = 5000;
   uint64_t body_timeout_ms = 10000;
   uint64_t idle_timeout_ms = 60000;
+  uint64_t write_timeout_ms = 10000;  // a write making no progress this long closes
 };
 
 // Receives each complete request; answers through HttpSession::complete(seq, ...),
@@ -58,6 +63,18 @@ class HttpSession {
 
   // Bytes ready to send; the owner moves them out and clears.
   std::string& output() { return out_; }
+  // Bytes the owner took from output() and has not sent yet (they count as unsent).
+  // Head and body clocks stand still while output is full (we are not reading then):
+  // once it drains, a request's head or body gets its whole time again.
+  void set_writing(size_t bytes, uint64_t now_ms);
+  // Output drained below the threshold while received bytes wait unparsed: resume()
+  // parses them (and may answer, through the sink, before it returns).
+  bool resumable() const;
+  void resume(uint64_t now_ms);
+  // Unsent output is above the threshold: parsing waits.
+  bool output_full() const { return out_.size() + writing_ > limits_.max_unsent_bytes; }
+  // Received bytes kept unparsed (bounded by one read, plus the tail of the previous one).
+  size_t unparsed_bytes() const { return stash_.size(); }
   bool wants_read() const;
   // Nothing more will be written after output(): close once it is sent.
   bool should_close() const;
@@ -98,10 +115,11 @@ class HttpSession {
   size_t count_ = 0;
   uint32_t next_seq_ = 0;
 
-  std::string stash_;    // received bytes not parsed yet (pipeline full)
+  std::string stash_;    // received bytes not parsed yet (pipeline or output full)
   std::string pending_;  // the stash being parsed
   std::string out_;
   std::string error_body_;
+  size_t writing_ = 0;  // see set_writing()
   bool pumping_ = false;
   bool stop_parsing_ = false;  // a request asked to close, or the stream broke
   bool closing_ = false;       // the last response is in out_ (or none will come)

@@ -43,7 +43,7 @@ class Harness : public RequestSink {
       if (x.seq == seq) s = &x;
     }
     ASSERT_NE(s, nullptr) << "no request " << seq;
-    const std::string body = s->method + " " + s->path + " " + s->body;
+    const std::string body = s->method + " " + s->path + " " + s->body + padding;
     session.complete(seq, Response{.content_type = "text/plain", .body = body}, now);
   }
 
@@ -60,6 +60,7 @@ class Harness : public RequestSink {
   std::string date = "Thu, 01 Jan 2026 00:00:00 GMT";
   HttpSession session;
   bool answer_at_once = true;
+  std::string padding;  // appended to every answer's body
   std::vector<Seen> seen;
   std::vector<int> errors;
   std::string all_output;
@@ -498,6 +499,193 @@ TEST(HttpSession, ResponseHeadersCannotBeSplit) {
   EXPECT_EQ(r[0].header("x-ok"), "fine");
   EXPECT_EQ(r[0].header("x-evil"), "");
   EXPECT_EQ(r[0].header("set-cookie"), "");
+}
+
+std::string livez_batch(int n) {
+  std::string batch;
+  for (int i = 0; i < n; ++i)
+    batch += "GET /r" + std::to_string(i) + " HTTP/1.1\r\nHost: a\r\n\r\n";
+  return batch;
+}
+
+TEST(HttpSession, ParsingPausesInTheMiddleOfAReadWhileOutputIsLarge) {
+  SessionLimits limits;
+  limits.max_unsent_bytes = 1024;
+  Harness h(limits);
+  const std::string batch = livez_batch(300);
+  h.feed(batch);  // one read holding 300 requests
+  const size_t parsed = h.seen.size();
+  EXPECT_GT(parsed, 0u);
+  EXPECT_LT(parsed, 30u);
+  EXPECT_TRUE(h.session.output_full());
+  // Above the threshold by less than one response.
+  EXPECT_LT(h.session.output().size(), limits.max_unsent_bytes + 200);
+  EXPECT_FALSE(h.session.wants_read());
+  EXPECT_FALSE(h.session.resumable());
+  // The rest of the read is kept, not dropped, and no more than that read.
+  EXPECT_GT(h.session.unparsed_bytes(), 0u);
+  EXPECT_LT(h.session.unparsed_bytes(), batch.size());
+  // Output waiting to drain sets no idle or head timer: the owner's write timeout covers it.
+  EXPECT_EQ(h.session.timer().kind, TimerKind::none);
+  // Nothing resumes until the output drains.
+  h.session.resume(0);
+  EXPECT_EQ(h.seen.size(), parsed);
+
+  int rounds = 0;
+  while (h.seen.size() < 300 && rounds < 1000) {
+    ++rounds;
+    h.take();  // the client drained everything
+    ASSERT_TRUE(h.session.resumable());
+    const size_t before = h.seen.size();
+    h.session.resume(0);
+    ASSERT_GT(h.seen.size(), before);
+    EXPECT_LT(h.session.output().size(), limits.max_unsent_bytes + 200);
+  }
+  EXPECT_GT(rounds, 10);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 300u);
+  for (int i = 0; i < 300; ++i) EXPECT_EQ(responses[i].body, "GET /r" + std::to_string(i) + " ");
+  EXPECT_EQ(h.session.unparsed_bytes(), 0u);
+  EXPECT_TRUE(h.session.wants_read());
+  EXPECT_EQ(h.session.timer().kind, TimerKind::idle);
+}
+
+TEST(HttpSession, BytesBeingWrittenCountAsUnsent) {
+  SessionLimits limits;
+  limits.max_unsent_bytes = 1024;
+  Harness h(limits);
+  h.feed(livez_batch(100));
+  const size_t parsed = h.seen.size();
+  ASSERT_LT(parsed, 100u);
+  // The owner took the output and is still writing it.
+  const size_t taken = h.session.output().size();
+  h.take();
+  h.session.set_writing(taken, 0);
+  EXPECT_TRUE(h.session.output_full());
+  EXPECT_FALSE(h.session.resumable());
+  EXPECT_FALSE(h.session.wants_read());
+  h.session.resume(0);
+  EXPECT_EQ(h.seen.size(), parsed);
+  // Partly written, still above: waits; below: resumes.
+  h.session.set_writing(limits.max_unsent_bytes + 1, 0);
+  EXPECT_FALSE(h.session.resumable());
+  h.session.set_writing(100, 0);
+  ASSERT_TRUE(h.session.resumable());
+  h.session.resume(0);
+  EXPECT_GT(h.seen.size(), parsed);
+  EXPECT_LE(h.session.output().size() + 100, limits.max_unsent_bytes + 200);
+}
+
+TEST(HttpSession, NewBytesWaitBehindTheKeptOnesAndKeepTheirOrder) {
+  SessionLimits limits;
+  limits.max_unsent_bytes = 512;
+  Harness h(limits);
+  h.feed(livez_batch(50));
+  ASSERT_LT(h.seen.size(), 50u);
+  // A read that was already under way when parsing stopped: kept behind the first.
+  h.feed("GET /last HTTP/1.1\r\nHost: a\r\n\r\n");
+  while (h.session.unparsed_bytes() > 0) {
+    h.take();
+    ASSERT_TRUE(h.session.resumable());
+    h.session.resume(0);
+  }
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 51u);
+  EXPECT_EQ(responses[49].body, "GET /r49 ");
+  EXPECT_EQ(responses[50].body, "GET /last ");
+}
+
+TEST(HttpSession, DefaultThresholdHoldsOneFullReadOfSmallRequests) {
+  Harness h;
+  const std::string batch = livez_batch(3000);
+  const size_t read = 64 * 1024;  // one full read; the request at its end is cut
+  h.feed(std::string_view(batch).substr(0, read));
+  EXPECT_TRUE(h.session.output_full());
+  EXPECT_LT(h.session.output().size(), SessionLimits{}.max_unsent_bytes + 200);
+  EXPECT_GT(h.session.unparsed_bytes(), 0u);
+  int rounds = 0;
+  while (h.session.unparsed_bytes() > 0 && rounds < 100) {
+    ++rounds;
+    h.take();
+    ASSERT_TRUE(h.session.resumable());
+    h.session.resume(0);
+    EXPECT_LT(h.session.output().size(), SessionLimits{}.max_unsent_bytes + 200);
+  }
+  EXPECT_EQ(h.session.unparsed_bytes(), 0u);
+  h.take();
+  EXPECT_TRUE(h.session.wants_read());
+  h.feed(std::string_view(batch).substr(read));  // the rest, in one more read
+  while (h.session.unparsed_bytes() > 0 && rounds < 200) {
+    ++rounds;
+    h.take();
+    h.session.resume(0);
+  }
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 3000u);
+  for (int i = 0; i < 3000; ++i) EXPECT_EQ(responses[i].body, "GET /r" + std::to_string(i) + " ");
+}
+
+TEST(HttpSession, HeadClockStandsStillWhileOutputIsFull) {
+  SessionLimits limits;
+  limits.max_unsent_bytes = 512;
+  limits.header_timeout_ms = 5000;
+  Harness h(limits);
+  h.answer_at_once = false;
+  h.padding.assign(1000, 'p');
+  // The read ends in the middle of the next request's head; then a large answer fills
+  // the output, so the rest of that head is not read.
+  h.feed(livez_batch(1) + "GET /cut HTTP/1.1\r\nHo", 0);
+  ASSERT_EQ(h.seen.size(), 1u);
+  h.answer(0);
+  EXPECT_FALSE(h.session.wants_read());
+  const size_t taken = h.session.output().size();
+  h.take();
+  h.session.set_writing(taken, 0);  // the owner writes; the client does not read
+  EXPECT_EQ(h.session.timer().kind, TimerKind::none);
+  h.session.on_timer(60000);
+  EXPECT_TRUE(h.errors.empty());
+  // The client reads, long after the head timeout: the head gets its full time again.
+  h.session.set_writing(0, 60000);
+  EXPECT_TRUE(h.session.wants_read());
+  const TimerRequest t = h.session.timer();
+  EXPECT_EQ(t.kind, TimerKind::head);
+  EXPECT_EQ(t.deadline_ms, 65000u);
+  h.answer_at_once = true;
+  h.feed("st: a\r\n\r\n", 61000);
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 2u);
+  EXPECT_EQ(responses[1].body, "GET /cut " + h.padding);
+}
+
+TEST(HttpSession, AnswersLargerThanTheThresholdAreProducedOneAtATime) {
+  Harness h;
+  h.padding.assign(100 * 1024, 'm');  // a large scrape
+  h.feed(livez_batch(5));
+  for (size_t i = 1; i <= 5; ++i) {
+    ASSERT_EQ(h.seen.size(), i);  // the next is not parsed before this one drained
+    EXPECT_FALSE(h.session.wants_read());
+    EXPECT_FALSE(h.session.resumable());
+    h.take();
+    h.session.resume(0);
+  }
+  auto responses = h.take();
+  ASSERT_EQ(responses.size(), 5u);
+  EXPECT_EQ(responses[4].body, "GET /r4 " + h.padding);
+  EXPECT_TRUE(h.session.wants_read());
+}
+
+TEST(HttpSession, LargeDrainedBuffersAreReleased) {
+  std::string s(100 * 1024, 'x');
+  release_if_large(s);
+  EXPECT_EQ(s.size(), 100u * 1024);  // not drained: kept
+  s.clear();
+  release_if_large(s);
+  EXPECT_LE(s.capacity(), kKeptBufferBytes);
+  std::string small(1000, 'x');
+  small.clear();
+  const size_t capacity = small.capacity();
+  release_if_large(small);
+  EXPECT_EQ(small.capacity(), capacity);  // small ones keep their capacity for reuse
 }
 
 }  // namespace

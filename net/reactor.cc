@@ -9,12 +9,12 @@
 #include "base/clock.h"
 #include "net/connection.h"
 #include "net/log.h"
+#include "net/memory_bound.h"
 
 namespace paystream::net {
 namespace {
 
 constexpr uint64_t kHeartbeatMs = 250;
-constexpr size_t kReadBufferBytes = 64 * 1024;
 constexpr int kBacklog = 4096;
 
 Reactor* of(uv_handle_t* h) {

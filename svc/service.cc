@@ -2,10 +2,15 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <limits>
+
 #include "base/clock.h"
+#include "base/file.h"
 #include "core/fault_state.h"
 #include "net/cpu_count.h"
 #include "net/log.h"
+#include "net/memory_bound.h"
 #include "net/probes.h"
 #include "net/versions.h"
 #include "svc/process_metrics.h"
@@ -21,6 +26,7 @@ net::ServerOptions server_options(const core::Config& config) {
   limits.header_timeout_ms = static_cast<uint64_t>(config.header_timeout_ms);
   limits.body_timeout_ms = static_cast<uint64_t>(config.body_timeout_ms);
   limits.idle_timeout_ms = static_cast<uint64_t>(config.idle_timeout_ms);
+  limits.write_timeout_ms = static_cast<uint64_t>(config.write_timeout_ms);
   options.public_listener.bind_addr = config.bind_addr;
   options.public_listener.port = static_cast<int>(config.port);
   options.public_listener.max_connections = static_cast<size_t>(config.max_connections);
@@ -37,6 +43,8 @@ net::ServerOptions server_options(const core::Config& config) {
 }
 
 namespace {
+
+constexpr size_t kMaxCgroupFileBytes = 64;
 
 core::BreakerSettings breaker_settings(const core::Config& config) {
   return core::BreakerSettings{
@@ -188,6 +196,36 @@ void Service::log_startup() const {
       .raw("mimalloc", mimalloc);
   if (allocator.linked && !allocator.overrides) {
     net::log::error("mimalloc is linked but does not replace malloc/new");
+  }
+  log_memory_budget();
+}
+
+void Service::log_memory_budget() const {
+  const net::ConnectionBound bound = net::connection_bound(
+      server_options(config_).public_listener.limits, net::kLargestPublicResponseBytes);
+  const std::optional<std::string> text =
+      base::read_small_file("/sys/fs/cgroup/memory.max", kMaxCgroupFileBytes);
+  const net::MemoryLimit limit = text ? net::parse_memory_max(*text) : net::MemoryLimit{};
+  const net::MemoryBudget budget =
+      net::memory_budget(server_->connection_cap(), bound.total(), limit);
+  auto line = budget.exceeds_limit ? net::log::warn("connection cap can exceed the memory limit")
+                                   : net::log::info("connection memory bound");
+  line.num("connection_cap", static_cast<int64_t>(server_->connection_cap()))
+      .num("per_connection_bytes", static_cast<int64_t>(bound.total()))
+      .num("per_connection_kernel_bytes", static_cast<int64_t>(bound.kernel))
+      .num("worst_case_bytes", static_cast<int64_t>(std::min<uint64_t>(
+                                   budget.worst_case_bytes, std::numeric_limits<int64_t>::max())));
+  switch (limit.kind) {
+    case net::MemoryLimitKind::limited:
+      line.num("memory_max_bytes", static_cast<int64_t>(std::min<uint64_t>(
+                                       limit.bytes, std::numeric_limits<int64_t>::max())));
+      break;
+    case net::MemoryLimitKind::unlimited:
+      line.str("memory_max", "max");
+      break;
+    case net::MemoryLimitKind::unknown:
+      line.str("memory_max", "unknown");
+      break;
   }
 }
 

@@ -33,6 +33,8 @@ class Service {
 
  private:
   void log_startup() const;
+  // The connection cap times the per-connection memory bound, against the cgroup limit.
+  void log_memory_budget() const;
   core::HttpMetrics http_metrics() const;
 
   core::Config config_;
