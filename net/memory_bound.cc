@@ -20,7 +20,8 @@ ConnectionBound connection_bound(const SessionLimits& limits, size_t largest_res
   // can still each add their answer.
   b.output = limits.max_unsent_bytes + limits.max_in_flight * response;
   b.responses = limits.max_in_flight * response + largest_response_bytes;
-  b.kernel = 2 * static_cast<size_t>(kSocketSendBufferBytes + kSocketReceiveBufferBytes);
+  b.kernel = 2 * static_cast<size_t>(kSocketSendBufferBytes + kSocketReceiveBufferBytes) +
+             2 * kSocketQueueOvershootBytes;
   b.fixed = kConnectionObjectBytes;
   return b;
 }

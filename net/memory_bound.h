@@ -13,6 +13,10 @@ namespace paystream::net {
 // Socket buffer sizes set on each accepted connection; the kernel doubles them.
 inline constexpr int kSocketSendBufferBytes = 64 * 1024;
 inline constexpr int kSocketReceiveBufferBytes = 64 * 1024;
+// The kernel checks a queue against its limit before it adds a segment, so each queue can
+// pass its doubled size by one segment: up to 64 KiB with segmentation offload (loopback
+// and veth send 64 KiB segments).
+inline constexpr size_t kSocketQueueOvershootBytes = 64 * 1024;
 // One read's buffer (per reactor, shared by its connections).
 inline constexpr size_t kReadBufferBytes = 64 * 1024;
 // A response's status line, Date, Content-Type, Content-Length and extra headers.
@@ -27,7 +31,7 @@ struct ConnectionBound {
   size_t unparsed = 0;   // received bytes set aside while output drains
   size_t output = 0;     // unsent output, including the bytes being written
   size_t responses = 0;  // answers waiting for their turn, and the one being built
-  size_t kernel = 0;     // socket send and receive buffers (not in RSS)
+  size_t kernel = 0;     // socket send and receive queues (not in RSS)
   size_t fixed = 0;
   size_t user() const { return parser + unparsed + output + responses + fixed; }
   size_t total() const { return user() + kernel; }

@@ -43,7 +43,8 @@ TEST(MemoryBound, BudgetIsCapTimesBoundAgainstTheLimit) {
 TEST(MemoryBound, ConnectionBoundFollowsTheLimits) {
   SessionLimits limits;
   const ConnectionBound base = connection_bound(limits, kLargestPublicResponseBytes);
-  EXPECT_EQ(base.kernel, 2u * (kSocketSendBufferBytes + kSocketReceiveBufferBytes));
+  EXPECT_EQ(base.kernel, 2u * (kSocketSendBufferBytes + kSocketReceiveBufferBytes) +
+                             2 * kSocketQueueOvershootBytes);
   EXPECT_EQ(base.unparsed, 2 * kReadBufferBytes);
   EXPECT_EQ(base.total(), base.user() + base.kernel);
   EXPECT_GE(base.output, limits.max_unsent_bytes);
