@@ -17,13 +17,13 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import free_port, wait_port  # noqa: E402 (the same loopback helpers)
 import soak_clients  # noqa: E402
 import soak_http  # noqa: E402
 import soak_report  # noqa: E402
@@ -37,23 +37,6 @@ LIMITS = {"header_timeout_s": 5.0, "body_timeout_s": 10.0, "max_header_bytes": 8
 
 def log(msg):
     print(f"[soak {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def proc_sample(pid):
