@@ -78,6 +78,15 @@ class Load:
         cat.connections += 1
         return reader, writer
 
+    async def connect_or_back_off(self, cat, port=None):
+        """connect(), or None after counting the failure and waiting a second."""
+        try:
+            return await self.connect(cat, port)
+        except (OSError, asyncio.TimeoutError):
+            cat.closed += 1
+            await asyncio.sleep(1)
+            return None
+
     def close(self, writer, abort=False):
         if abort:
             # RST instead of FIN: the abrupt disconnect of a crashed or killed client.
@@ -100,12 +109,10 @@ class Load:
         read in order. A connection serves several batches, then a fresh one is opened."""
         cat = self.cat("pipelining", valid=True)
         while self.running():
-            try:
-                reader, writer = await self.connect(cat)
-            except (OSError, asyncio.TimeoutError):
-                cat.closed += 1
-                await asyncio.sleep(1)
+            connection = await self.connect_or_back_off(cat)
+            if connection is None:
                 continue
+            reader, writer = connection
             try:
                 for _ in range(batches_per_connection):
                     if not self.running():
@@ -150,12 +157,10 @@ class Load:
             expect_continue = n % 3 == 0
             head, body = http.authorize(n, self.host,
                                         "Expect: 100-continue\r\n" if expect_continue else "")
-            try:
-                reader, writer = await self.connect(cat)
-            except (OSError, asyncio.TimeoutError):
-                cat.closed += 1
-                await asyncio.sleep(1)
+            connection = await self.connect_or_back_off(cat)
+            if connection is None:
                 continue
+            reader, writer = connection
             cat.sent += 1
             try:
                 step = max(1, len(head) // 6)
@@ -241,12 +246,10 @@ class Load:
         while self.running():
             name, data = cases[i % len(cases)]
             i += 1
-            try:
-                reader, writer = await self.connect(cat)
-            except (OSError, asyncio.TimeoutError):
-                cat.closed += 1
-                await asyncio.sleep(1)
+            connection = await self.connect_or_back_off(cat)
+            if connection is None:
                 continue
+            reader, writer = connection
             cat.sent += 1
             try:
                 # Two writes, cut in the middle: framing must not depend on read boundaries.
@@ -269,12 +272,10 @@ class Load:
         lim = self.limits
         timeout = lim["body_timeout_s"] if kind == "body_trickle" else lim["header_timeout_s"]
         while self.running():
-            try:
-                reader, writer = await self.connect(cat)
-            except (OSError, asyncio.TimeoutError):
-                cat.closed += 1
-                await asyncio.sleep(1)
+            connection = await self.connect_or_back_off(cat)
+            if connection is None:
                 continue
+            reader, writer = connection
             cat.sent += 1
             start = time.monotonic()
             if kind == "head_trickle":
