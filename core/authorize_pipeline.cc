@@ -6,6 +6,7 @@
 
 namespace paystream::core {
 
+constexpr std::string_view kIdempotencyKeyHeader = "Idempotency-Key";
 constexpr std::string_view kUnsupportedMediaType =
     R"json({"error":"unsupported_media_type","message":"Content-Type must be application/json (charset utf-8 if given)"})json";
 
@@ -24,6 +25,25 @@ struct AuthorizePipeline::Call {
   char request_id[kMaxRequestIdLength];
   uint8_t request_id_length = 0;
   char last4[4];
+
+  // Idempotency keys (keyed calls only). The request is kept: another begin() reuses the
+  // pipeline's while the store answers.
+  bool keyed = false;
+  AuthorizeRequest request;
+  HmacDigest store_key{};
+  HmacDigest fingerprint{};
+  std::string claim;       // our claim's bytes
+  std::string record;      // the answer record (or, for a release, the answer's body)
+  size_t body_offset = 0;  // where the answer's body starts in `record`
+  StoreOp pending_op = StoreOp::claim;
+  uint64_t store_started_ns = 0;
+  // The answer, kept across the complete or release round trip.
+  int status = 200;
+  AuthStatus outcome = AuthStatus::approved;
+  bool failed = false;
+  ServiceError error = ServiceError::processor_error;
+  char retry_after[12];
+  uint8_t retry_after_length = 0;
 
   std::string_view request_id_view() const { return {request_id, request_id_length}; }
   std::string_view transaction_id_view() const { return {transaction_id, kTxnIdLength}; }
@@ -96,6 +116,13 @@ AuthorizeStep AuthorizePipeline::begin(const AuthorizeInput& input, const Pipeli
     return answer(415, request_id, AuthStatus::invalid, ProcessorLabel::unknown, now.monotonic_ns,
                   now);
   }
+  const IdempotencyKeyHeader key =
+      parse_idempotency_key(input.idempotency_key, input.idempotency_key_count);
+  if (!key.error.empty()) {
+    format_invalid_request(kIdempotencyKeyHeader, key.error, body_);
+    return answer(400, request_id, AuthStatus::invalid, ProcessorLabel::unknown, now.monotonic_ns,
+                  now);
+  }
   const DecodeError error = decoder_.decode(input.body, request_);
   if (!error.ok()) {
     format_invalid_request(error.field, error.message, body_);
@@ -130,17 +157,42 @@ AuthorizeStep AuthorizePipeline::begin(const AuthorizeInput& input, const Pipeli
       .card_last4 = std::string_view(call.last4, sizeof call.last4),
       .version = shared_.version,
   };
+  call.keyed = !key.key.empty();
+  if (!call.keyed) return execute(call, request_, now);
 
+  if (!shared_.idempotency) {
+    shard_.record_idempotency(IdempotencyResult::store_error);
+    return refuse(call, 503, ServiceError::idempotency_store_unavailable, AuthStatus::rejected, 1,
+                  now);
+  }
+  call.request = request_;
+  call.store_key = shared_.idempotency->store_key(request_, key.key);
+  call.fingerprint = shared_.idempotency->fingerprint(request_);
+  encode_claim({.fingerprint = call.fingerprint,
+                .claimed_unix_ms = now.unix_ms,
+                .token = call.transaction_id_view()},
+               call.claim);
+  return store_step(call, StoreOp::claim, now);
+}
+
+AuthorizeStep AuthorizePipeline::execute(Call& call, const AuthorizeRequest& request,
+                                         const PipelineTime& now) {
+  const ProcessorParameters& parameters = processor_parameters();
   const ProcessorSettings rates{.success_rate = parameters.success_rate,
                                 .error_rate = parameters.error_rate};
-  if (declined_before_processor(request_)) {
-    call.decision = decide(request_, rates, rng_);
+  if (declined_before_processor(request)) {
+    call.decision = decide(request, rates, rng_);
     return finish(call, now);
   }
   const Admission admission = shared_.breaker.admit(now.monotonic_ms());
   if (!admission.admitted) {
-    const int n = std::snprintf(retry_after_, sizeof retry_after_, "%u",
-                                retry_after_seconds(admission.retry_after_ms));
+    const uint32_t retry_after = retry_after_seconds(admission.retry_after_ms);
+    if (call.keyed) {
+      AuthorizeStep step = release_and_reject(call, retry_after, now);
+      step.transitions[0] = admission.transition;
+      return step;
+    }
+    const int n = std::snprintf(retry_after_, sizeof retry_after_, "%u", retry_after);
     format_service_error(ServiceError::circuit_open, call.transaction_id_view(), body_);
     AuthorizeStep step =
         answer(503, call.request_id_view(), AuthStatus::rejected, call.label, call.started_ns, now);
@@ -158,7 +210,7 @@ AuthorizeStep AuthorizePipeline::begin(const AuthorizeInput& input, const Pipeli
                                                  .slow_rate = parameters.slow_rate,
                                                  .slow_ms = parameters.slow_latency_ms},
                                                 rng_);
-  call.decision = decide(request_, rates, rng_);
+  call.decision = decide(request, rates, rng_);
   call.times_out = latency > shared_.processor_timeout_ms;
   const uint32_t wait_ms = call.times_out ? shared_.processor_timeout_ms : latency;
   call.wait_ms = wait_ms;
@@ -208,11 +260,149 @@ AuthorizeStep AuthorizePipeline::finish(Call& call, const PipelineTime& now) {
   const AuthStatus outcome = failed                                       ? AuthStatus::error
                              : call.decision.verdict == Verdict::approved ? AuthStatus::approved
                                                                           : AuthStatus::declined;
+  if (call.keyed) {
+    // Every executed outcome is stored, 502 and 504 included: a retry must not run again
+    // what may have reached the processor (DESIGN.md, "Idempotency keys").
+    call.status = status;
+    call.outcome = outcome;
+    call.failed = failed;
+    call.error = error;
+    call.retry_after_length = 0;
+    encode_answer({.fingerprint = call.fingerprint,
+                   .status = static_cast<uint16_t>(status),
+                   .request_id = call.request_id_view(),
+                   .body = body_},
+                  call.record);
+    call.body_offset = call.record.size() - body_.size();
+    AuthorizeStep step = store_step(call, StoreOp::complete, now);
+    step.transitions[1] = reported;
+    return step;
+  }
   AuthorizeStep step =
       answer(status, call.request_id_view(), outcome, call.label, call.started_ns, now);
   step.transitions[1] = reported;
   step.failed = failed;
   step.error = error;
+  step.transaction_id = call.transaction_id_view();
+  give_back(call);
+  return step;
+}
+
+AuthorizeStep AuthorizePipeline::store_step(Call& call, StoreOp op, const PipelineTime& now) {
+  call.pending_op = op;
+  call.store_started_ns = now.monotonic_ns;
+  AuthorizeStep step;
+  step.kind = AuthorizeStep::Kind::store;
+  step.call = call.index;
+  step.store.op = op;
+  step.store.key = call.store_key;
+  step.store.claim = call.claim;
+  if (op == StoreOp::complete) step.store.answer = call.record;
+  step.store.ttl_ms = op == StoreOp::release ? 0 : shared_.idempotency_ttl_ms;
+  return step;
+}
+
+AuthorizeStep AuthorizePipeline::resume_store(uint32_t index, const StoreReply& reply,
+                                              const PipelineTime& now) {
+  Call& call = *calls_[index];
+  shard_.record_store(call.pending_op, (now.monotonic_ns - call.store_started_ns) / 1000);
+  if (call.pending_op == StoreOp::claim) return claimed(call, reply, now);
+  // Completed or released: the client gets the real answer either way.
+  const bool written = reply.kind == StoreReply::Kind::done;
+  AuthorizeStep step = keyed_answer(call, now);
+  step.store_write_failed = !written;
+  return step;
+}
+
+AuthorizeStep AuthorizePipeline::claimed(Call& call, const StoreReply& reply,
+                                         const PipelineTime& now) {
+  if (reply.kind == StoreReply::Kind::done) {
+    shard_.record_idempotency(IdempotencyResult::new_key);
+    return execute(call, call.request, now);
+  }
+  if (reply.kind != StoreReply::Kind::exists) {
+    shard_.record_idempotency(IdempotencyResult::store_error);
+    return refuse(call, 503, ServiceError::idempotency_store_unavailable, AuthStatus::rejected, 1,
+                  now);
+  }
+  const Existing existing =
+      judge_existing(reply.existing, call.fingerprint, now.unix_ms, shared_.idempotency_lease_ms());
+  switch (existing.verdict) {
+    case ExistingVerdict::replay: {
+      shard_.record_idempotency(IdempotencyResult::replayed);
+      // The stored answer, byte for byte, and the original's request id. Copied: the store's
+      // reply lives only during this call.
+      body_.assign(existing.answer.body);
+      const std::string_view id = existing.answer.request_id.substr(0, kMaxRequestIdLength);
+      std::memcpy(call.request_id, id.data(), id.size());
+      call.request_id_length = static_cast<uint8_t>(id.size());
+      AuthorizeStep step;
+      step.status = existing.answer.status;
+      step.body = body_;
+      step.request_id = call.request_id_view();
+      step.replayed = true;
+      give_back(call);
+      return step;
+    }
+    case ExistingVerdict::reused:
+      shard_.record_idempotency(IdempotencyResult::reused);
+      return refuse(call, 422, ServiceError::idempotency_key_reused, AuthStatus::invalid, 0, now);
+    case ExistingVerdict::in_use:
+      // The first normally answers within the processor's latency: a second is enough.
+      shard_.record_idempotency(IdempotencyResult::in_use);
+      return refuse(call, 409, ServiceError::idempotency_key_in_use, AuthStatus::invalid, 1, now);
+    case ExistingVerdict::outcome_unknown:
+      shard_.record_idempotency(IdempotencyResult::unknown);
+      return refuse(call, 409, ServiceError::idempotency_outcome_unknown, AuthStatus::invalid, 0,
+                    now);
+    case ExistingVerdict::invalid:
+      break;
+  }
+  shard_.record_idempotency(IdempotencyResult::store_error);
+  return refuse(call, 503, ServiceError::idempotency_store_unavailable, AuthStatus::rejected, 1,
+                now);
+}
+
+AuthorizeStep AuthorizePipeline::refuse(Call& call, int status, ServiceError error,
+                                        AuthStatus outcome, uint32_t retry_after_s,
+                                        const PipelineTime& now) {
+  format_service_error(error, {}, body_);
+  AuthorizeStep step =
+      answer(status, call.request_id_view(), outcome, call.label, call.started_ns, now);
+  if (retry_after_s > 0) {
+    const int n = std::snprintf(retry_after_, sizeof retry_after_, "%u", retry_after_s);
+    step.retry_after = std::string_view(retry_after_, static_cast<size_t>(n));
+  }
+  step.failed = status >= 500;
+  step.error = error;
+  give_back(call);
+  return step;
+}
+
+AuthorizeStep AuthorizePipeline::release_and_reject(Call& call, uint32_t retry_after_s,
+                                                    const PipelineTime& now) {
+  // Never executed: the key is freed before the answer, so a retry after Retry-After runs.
+  call.status = 503;
+  call.outcome = AuthStatus::rejected;
+  call.failed = true;
+  call.error = ServiceError::circuit_open;
+  format_service_error(ServiceError::circuit_open, call.transaction_id_view(), call.record);
+  call.body_offset = 0;
+  const int n = std::snprintf(call.retry_after, sizeof call.retry_after, "%u", retry_after_s);
+  call.retry_after_length = static_cast<uint8_t>(n);
+  return store_step(call, StoreOp::release, now);
+}
+
+AuthorizeStep AuthorizePipeline::keyed_answer(Call& call, const PipelineTime& now) {
+  shard_.record(call.outcome, call.label, (now.monotonic_ns - call.started_ns) / 1000,
+                now.monotonic_ms());
+  AuthorizeStep step;
+  step.status = call.status;
+  step.body = std::string_view(call.record).substr(call.body_offset);
+  step.request_id = call.request_id_view();
+  step.retry_after = std::string_view(call.retry_after, call.retry_after_length);
+  step.failed = call.failed;
+  step.error = call.error;
   step.transaction_id = call.transaction_id_view();
   give_back(call);
   return step;

@@ -1,8 +1,9 @@
 #pragma once
 // One POST /v1/authorize as a small state machine, with no I/O and no event loop: the
 // driver (svc's handler, the warm-path benchmark, the unit tests) hands it a request
-// and the time, and each step either answers or asks to be woken after some
-// milliseconds (the simulated processor's latency); woken, it goes on and answers.
+// and the time, and each step either answers, asks to be woken after some milliseconds
+// (the simulated processor's latency), or asks for an idempotency store operation; woken
+// or given the store's reply, it goes on.
 // Content type, decoding and validation, request and transaction ids, breaker
 // admission and report, the decision, the JSON answer and the metrics record all
 // happen here, so every driver runs the same code. Once warm, nothing allocates.
@@ -19,6 +20,7 @@
 #include "core/authorize_shared.h"
 #include "core/breaker.h"
 #include "core/decision.h"
+#include "core/hmac_sha256.h"
 #include "core/metric_shard.h"
 #include "core/random.h"
 #include "core/request_headers.h"
@@ -39,6 +41,32 @@ struct AuthorizeInput {
   std::string_view content_type;  // the Content-Type header, empty when absent
   std::string_view request_id;    // the X-Request-Id header, empty when absent
   std::string_view body;
+  std::string_view idempotency_key;  // the first Idempotency-Key header's value
+  size_t idempotency_key_count = 0;  // how many Idempotency-Key headers came
+};
+
+// One operation on the idempotency store (core/idempotency.h has the protocol). The
+// driver runs it on the configured backend and hands the reply to resume_store().
+//   claim:    write `claim` unless the key exists (then reply with its value)
+//   complete: replace `claim` by `answer`, only while `claim` is still the value
+//   release:  delete the key, only while `claim` is still the value
+struct StoreCall {
+  StoreOp op = StoreOp::claim;
+  HmacDigest key{};
+  std::string_view claim;
+  std::string_view answer;
+  uint64_t ttl_ms = 0;  // claim, complete: the entry's time to live from now
+};
+
+struct StoreReply {
+  enum class Kind : uint8_t {
+    done,     // claimed, completed or released
+    exists,   // claim: the key exists; `existing` holds its value (until resume_store returns)
+    refused,  // complete, release: the value was no longer our claim
+    failed,   // no answer: the store is unreachable, timed out or over its bound
+  };
+  Kind kind = Kind::failed;
+  std::string_view existing;
 };
 
 // Fills a transaction id's random bits. The service reads a CSPRNG; tests and
@@ -51,16 +79,22 @@ struct AuthorizeStep {
     respond,  // send the answer below; the authorization is finished
     wake,     // call resume(call) after wake_after_ms
     reset,    // fault injection (reset_rate): reset the connection, answer nothing
+    store,    // run `store`, then call resume_store(call, reply)
   };
   Kind kind = Kind::respond;
   uint32_t call = 0;  // the authorization, for resume()
   uint32_t wake_after_ms = 0;
+  StoreCall store;  // store: valid until the next begin() or resume on this pipeline
 
   // respond: valid until the next begin() or resume() on this pipeline.
   int status = 200;
   std::string_view body;
   std::string_view request_id;   // goes back as X-Request-Id
   std::string_view retry_after;  // Retry-After when not empty
+  bool replayed = false;         // an idempotent replay: send Idempotent-Replayed: true
+  // respond: the answer could not be stored (complete) or the key not freed (release), so a
+  // retry with this key gets 409 idempotency_outcome_unknown until the key expires.
+  bool store_write_failed = false;
 
   // For the driver's log (the pipeline writes none): the breaker's state changes in
   // this step ([0] at admission, [1] at the report), and for a 5xx its error and
@@ -85,6 +119,8 @@ class AuthorizePipeline {
   // An authorization that asked to be woken. Its client may have gone: it still
   // finishes (the breaker hears of every admitted call) and the driver drops the answer.
   AuthorizeStep resume(uint32_t call, const PipelineTime& now);
+  // An authorization that asked for a store operation, with the store's reply.
+  AuthorizeStep resume_store(uint32_t call, const StoreReply& reply, const PipelineTime& now);
 
   // Authorizations between a wake step and their resume().
   size_t in_flight() const { return in_flight_; }
@@ -95,10 +131,18 @@ class AuthorizePipeline {
   Call& take_call();
   void give_back(Call& call);
   const ProcessorParameters& processor_parameters();
+  AuthorizeStep execute(Call& call, const AuthorizeRequest& request, const PipelineTime& now);
   AuthorizeStep finish(Call& call, const PipelineTime& now);
   AuthorizeStep answer(int status, std::string_view request_id, AuthStatus outcome,
                        ProcessorLabel label, uint64_t started_ns, const PipelineTime& now);
   std::string_view request_id_for(std::string_view given, char* buffer);
+  // Idempotency keys.
+  AuthorizeStep store_step(Call& call, StoreOp op, const PipelineTime& now);
+  AuthorizeStep claimed(Call& call, const StoreReply& reply, const PipelineTime& now);
+  AuthorizeStep refuse(Call& call, int status, ServiceError error, AuthStatus outcome,
+                       uint32_t retry_after_s, const PipelineTime& now);
+  AuthorizeStep release_and_reject(Call& call, uint32_t retry_after_s, const PipelineTime& now);
+  AuthorizeStep keyed_answer(Call& call, const PipelineTime& now);
 
   AuthorizeShared& shared_;
   MetricShard& shard_;

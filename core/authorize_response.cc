@@ -23,6 +23,17 @@ std::string_view service_error_message(ServiceError error) {
       return "the payment processor failed to process the authorization";
     case ServiceError::processor_timeout:
       return "the payment processor did not answer in time";
+    case ServiceError::idempotency_key_in_use:
+      return "a request with this Idempotency-Key is still being processed; retry after the "
+             "Retry-After delay";
+    case ServiceError::idempotency_outcome_unknown:
+      return "the first request with this Idempotency-Key did not complete and its outcome is "
+             "unknown; it will not be executed again with this key";
+    case ServiceError::idempotency_key_reused:
+      return "this Idempotency-Key was used for a different request";
+    case ServiceError::idempotency_store_unavailable:
+      return "idempotency keys cannot be checked now; the request was not executed, retry "
+             "after the Retry-After delay";
   }
   return "";
 }
@@ -77,6 +88,14 @@ std::string_view service_error_name(ServiceError error) {
       return "processor_error";
     case ServiceError::processor_timeout:
       return "processor_timeout";
+    case ServiceError::idempotency_key_in_use:
+      return "idempotency_key_in_use";
+    case ServiceError::idempotency_outcome_unknown:
+      return "idempotency_outcome_unknown";
+    case ServiceError::idempotency_key_reused:
+      return "idempotency_key_reused";
+    case ServiceError::idempotency_store_unavailable:
+      return "idempotency_store_unavailable";
   }
   return "";
 }

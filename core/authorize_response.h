@@ -34,9 +34,17 @@ void format_authorize_response(const AuthorizeResponse& response, std::string& o
 // Replaces `out` with {"error":"invalid_request","field":<field or null if empty>,"message":...}.
 void format_invalid_request(std::string_view field, std::string_view message, std::string& out);
 
-enum class ServiceError : uint8_t { circuit_open, processor_error, processor_timeout };
+enum class ServiceError : uint8_t {
+  circuit_open,
+  processor_error,
+  processor_timeout,
+  idempotency_key_in_use,         // 409
+  idempotency_outcome_unknown,    // 409
+  idempotency_key_reused,         // 422
+  idempotency_store_unavailable,  // 503
+};
 
-// "circuit_open", "processor_error", "processor_timeout".
+// "circuit_open", "processor_error", ... (the enumerator's name).
 std::string_view service_error_name(ServiceError error);
 
 // Replaces `out` with {"error":...,"message":...,"transaction_id":...}; the transaction_id member

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <variant>
 
+#include "base/ascii.h"
 #include "base/json_escape.h"
 
 namespace paystream::core {
@@ -27,7 +28,7 @@ struct RealRange {
 struct Flag {
   bool Config::*field;
 };
-enum class TextKind { ip_address, path, free_text };
+enum class TextKind { ip_address, path, free_text, redis_url };
 struct Text {
   std::string Config::*field;
   TextKind kind;
@@ -115,6 +116,27 @@ const std::array kVariables = {
              "1-255", "probes admitted half-open; that many successes close it"},
     Variable{"CB_INTERVAL_MS", IntRange{&Config::cb_interval_ms, 0, kMaxMs}, "60000",
              "0-3600000 (0: never)", "closed-state counts reset period"},
+    Variable{"IDEMPOTENCY_TTL_S", IntRange{&Config::idempotency_ttl_s, 1, 604800}, "86400",
+             "1-604800", "how long an idempotency key's answer is kept, from completion"},
+    Variable{"IDEMPOTENCY_MAX_BYTES",
+             IntRange{&Config::idempotency_max_bytes, 1 << 20, int64_t{16} << 30}, "33554432",
+             "1048576-17179869184",
+             "embedded idempotency store's memory; beyond it the oldest completed keys go"},
+    Variable{"IDEMPOTENCY_REDIS_URL", Text{&Config::idempotency_redis_url, TextKind::redis_url},
+             "(unset: embedded store, one replica only)", "redis://HOST:PORT",
+             "shared idempotency store for many replicas"},
+    Variable{"IDEMPOTENCY_REDIS_PASSWORD_FILE",
+             Text{&Config::idempotency_redis_password_file, TextKind::path}, "(unset)",
+             "readable file path", "Redis AUTH password; re-read at each reconnect"},
+    Variable{"IDEMPOTENCY_HMAC_KEY_FILE", Text{&Config::idempotency_hmac_key_file, TextKind::path},
+             "(unset: random per process)", "readable file path, 32+ bytes",
+             "secret of the idempotency store's keys and fingerprints; required with Redis"},
+    Variable{"IDEMPOTENCY_REDIS_TIMEOUT_MS",
+             IntRange{&Config::idempotency_redis_timeout_ms, 1, 60000}, "250", "1-60000",
+             "Redis connect and command deadline (503 beyond)"},
+    Variable{"IDEMPOTENCY_REDIS_MAX_PENDING",
+             IntRange{&Config::idempotency_redis_max_pending, 1, 1'000'000}, "1024", "1-1000000",
+             "Redis commands in flight per reactor (503 beyond)"},
 };
 
 std::string range_message(const Variable& v) {
@@ -187,6 +209,9 @@ bool apply(const Variable& v, std::string_view value, Config& config) {
         case TextKind::free_text:
           if (text.empty() || text.size() > 64 || !is_printable(text)) return false;
           break;
+        case TextKind::redis_url:
+          if (!parse_redis_url(text)) return false;
+          break;
       }
       config.*t.field = std::move(text);
       return true;
@@ -219,6 +244,14 @@ ConfigResult load_config(const EnvLookup& lookup) {
       result.error = ConfigError{v.name, range_message(v)};
       return result;
     }
+  }
+  // Pods sharing a Redis must agree on the keys' HMAC: a random key per process would make
+  // every pod see different keys.
+  if (!result.config.idempotency_redis_url.empty() &&
+      result.config.idempotency_hmac_key_file.empty()) {
+    result.error = ConfigError{"IDEMPOTENCY_HMAC_KEY_FILE",
+                               "IDEMPOTENCY_HMAC_KEY_FILE is required when IDEMPOTENCY_REDIS_URL "
+                               "is set"};
   }
   return result;
 }
@@ -281,6 +314,41 @@ std::vector<std::string_view> config_variable_names() {
   std::vector<std::string_view> names;
   for (const Variable& v : kVariables) names.emplace_back(v.name);
   return names;
+}
+
+std::optional<RedisEndpoint> parse_redis_url(std::string_view url) {
+  constexpr std::string_view kScheme = "redis://";
+  if (url.substr(0, kScheme.size()) != kScheme) return std::nullopt;
+  std::string_view rest = url.substr(kScheme.size());
+  std::string_view host;
+  if (!rest.empty() && rest.front() == '[') {
+    const size_t close = rest.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = rest.substr(1, close - 1);
+    rest = rest.substr(close + 1);
+    unsigned char buf[16];
+    if (inet_pton(AF_INET6, std::string(host).c_str(), buf) != 1) return std::nullopt;
+  } else {
+    const size_t colon = rest.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = rest.substr(0, colon);
+    rest = rest.substr(colon);
+    // A DNS name or an IPv4 literal: letters, digits, '-' and '.' (no user, no '@').
+    if (host.empty() || host.size() > 253) return std::nullopt;
+    for (char c : host) {
+      if (!(base::is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+            c == '.')) {
+        return std::nullopt;
+      }
+    }
+  }
+  if (rest.size() < 2 || rest.front() != ':' || rest.size() > 6) return std::nullopt;
+  int64_t port = 0;
+  if (!parse_int(rest.substr(1), port) || port < 1 || port > 65535 || rest[1] == '+' ||
+      rest[1] == '-') {
+    return std::nullopt;
+  }
+  return RedisEndpoint{std::string(host), static_cast<uint16_t>(port)};
 }
 
 bool is_loopback_address(std::string_view address) {

@@ -52,7 +52,23 @@ struct Config {
   int64_t cb_open_timeout_ms = 30000;
   int64_t cb_half_open_max_requests = 3;
   int64_t cb_interval_ms = 60000;
+  // Idempotency keys
+  int64_t idempotency_ttl_s = 86400;
+  int64_t idempotency_max_bytes = 32 * 1024 * 1024;
+  std::string idempotency_redis_url;  // empty: the embedded store
+  std::string idempotency_redis_password_file;
+  std::string idempotency_hmac_key_file;  // empty: a random key per process (embedded only)
+  int64_t idempotency_redis_timeout_ms = 250;
+  int64_t idempotency_redis_max_pending = 1024;
 };
+
+// IDEMPOTENCY_REDIS_URL, parsed: `redis://HOST:PORT` with HOST a DNS name, an IPv4
+// address or a bracketed IPv6 address; no user, password, database or query.
+struct RedisEndpoint {
+  std::string host;  // brackets removed
+  uint16_t port = 6379;
+};
+std::optional<RedisEndpoint> parse_redis_url(std::string_view url);
 
 struct ConfigError {
   std::string variable;

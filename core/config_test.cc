@@ -84,7 +84,12 @@ INSTANTIATE_TEST_SUITE_P(
                       BadValue{"CB_HALF_OPEN_MAX_REQUESTS", "256"},
                       BadValue{"CB_OPEN_TIMEOUT_MS", "3600001"}, BadValue{"RANDOM_SEED", "-5"},
                       BadValue{"SERVICE_VERSION", "has space"}, BadValue{"ADMIN_TOKEN_FILE", ""},
-                      BadValue{"MAX_HEADER_BYTES", "100"}));
+                      BadValue{"MAX_HEADER_BYTES", "100"}, BadValue{"IDEMPOTENCY_TTL_S", "0"},
+                      BadValue{"IDEMPOTENCY_MAX_BYTES", "1000"},
+                      BadValue{"IDEMPOTENCY_REDIS_URL", "redis://user:pw@host:6379"},
+                      BadValue{"IDEMPOTENCY_REDIS_URL", "rediss://host:6379"},
+                      BadValue{"IDEMPOTENCY_REDIS_TIMEOUT_MS", "0"},
+                      BadValue{"IDEMPOTENCY_REDIS_MAX_PENDING", "0"}));
 
 // The defaults --help shows must be the defaults the code uses.
 TEST(Config, HelpDefaultsParseToTheBuiltInDefaults) {
@@ -132,8 +137,43 @@ TEST(Config, HelpDefaultsParseToTheBuiltInDefaults) {
     EXPECT_EQ(with_default.cb_open_timeout_ms, defaults.cb_open_timeout_ms) << name;
     EXPECT_EQ(with_default.cb_half_open_max_requests, defaults.cb_half_open_max_requests);
     EXPECT_EQ(with_default.cb_interval_ms, defaults.cb_interval_ms) << name;
+    EXPECT_EQ(with_default.idempotency_ttl_s, defaults.idempotency_ttl_s) << name;
+    EXPECT_EQ(with_default.idempotency_max_bytes, defaults.idempotency_max_bytes) << name;
+    EXPECT_EQ(with_default.idempotency_redis_timeout_ms, defaults.idempotency_redis_timeout_ms);
+    EXPECT_EQ(with_default.idempotency_redis_max_pending, defaults.idempotency_redis_max_pending);
   }
-  EXPECT_EQ(rows, 32);
+  EXPECT_EQ(rows, 39);
+}
+
+TEST(Config, RedisUrl) {
+  const auto name = parse_redis_url("redis://redis.paystream-data.svc.cluster.local:6380");
+  ASSERT_TRUE(name);
+  EXPECT_EQ(name->host, "redis.paystream-data.svc.cluster.local");
+  EXPECT_EQ(name->port, 6380);
+  const auto v4 = parse_redis_url("redis://127.0.0.1:6379");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->host, "127.0.0.1");
+  const auto v6 = parse_redis_url("redis://[::1]:1");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 1);
+  for (const char* bad :
+       {"", "redis://", "redis://host", "redis://host:", "redis://host:0", "redis://host:65536",
+        "redis://host:+80", "redis://host:80/0", "redis://:pw@host:80", "redis://u@host:80",
+        "redis://[::1:80", "redis://[not-v6]:80", "http://host:80", "redis://ho st:80",
+        "REDIS://host:80", "redis://host:123456"}) {
+    EXPECT_FALSE(parse_redis_url(bad)) << bad;
+  }
+}
+
+TEST(Config, RedisNeedsAnHmacKeyShared) {
+  ConfigResult without = load({{"IDEMPOTENCY_REDIS_URL", "redis://127.0.0.1:6379"}});
+  ASSERT_TRUE(without.error);
+  EXPECT_EQ(without.error->variable, "IDEMPOTENCY_HMAC_KEY_FILE");
+  ConfigResult with = load({{"IDEMPOTENCY_REDIS_URL", "redis://127.0.0.1:6379"},
+                            {"IDEMPOTENCY_HMAC_KEY_FILE", "/run/secrets/hmac"}});
+  EXPECT_FALSE(with.error);
+  EXPECT_EQ(with.config.idempotency_redis_url, "redis://127.0.0.1:6379");
 }
 
 TEST(Config, Loopback) {

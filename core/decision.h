@@ -77,8 +77,8 @@ Decision decide(const AuthorizeRequest& request, const ProcessorSettings& settin
 struct LatencySettings {
   uint32_t base_ms = 200;
   uint32_t jitter_ms = 50;
-  double slow_rate = 0.0;    // probability that the call is slow
-  uint32_t slow_ms = 0;      // added to a slow call
+  double slow_rate = 0.0;  // probability that the call is slow
+  uint32_t slow_ms = 0;    // added to a slow call
 };
 
 // base ± a uniform integer jitter in [-jitter, +jitter], never below zero; with probability

@@ -176,8 +176,8 @@ TEST(SimulatedLatency, SlowFractionGetsTheExtraLatency) {
   constexpr int kDraws = 200000;
   int slow = 0;
   for (int i = 0; i < kDraws; ++i) {
-    const uint32_t ms =
-        simulated_latency_ms({.base_ms = 200, .jitter_ms = 50, .slow_rate = 0.04, .slow_ms = 150}, rng);
+    const uint32_t ms = simulated_latency_ms(
+        {.base_ms = 200, .jitter_ms = 50, .slow_rate = 0.04, .slow_ms = 150}, rng);
     if (ms > 250) {
       ASSERT_GE(ms, 300u);
       ASSERT_LE(ms, 400u);
@@ -187,8 +187,9 @@ TEST(SimulatedLatency, SlowFractionGetsTheExtraLatency) {
     }
   }
   EXPECT_NEAR(static_cast<double>(slow) / kDraws, 0.04, 0.003);
-  EXPECT_EQ(simulated_latency_ms({.base_ms = 100, .jitter_ms = 0, .slow_rate = 1, .slow_ms = 7}, rng),
-            107u);
+  EXPECT_EQ(
+      simulated_latency_ms({.base_ms = 100, .jitter_ms = 0, .slow_rate = 1, .slow_ms = 7}, rng),
+      107u);
 }
 
 TEST(SimulatedLatency, NoSlowRateDrawsNothingExtra) {

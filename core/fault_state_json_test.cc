@@ -124,7 +124,10 @@ TEST(FaultStateJson, RendersOverridesAndEffectiveValues) {
             R"("jitter_ms":50,"success_rate":0.94,"error_rate":0,"slow_rate":0.005,)"
             R"("slow_latency_ms":150,"reset_rate":0}}})");
 
-  state.apply({.enabled = true, .latency_ms = 500, .error_rate = 0.25, .slow_rate = 0.04,
+  state.apply({.enabled = true,
+               .latency_ms = 500,
+               .error_rate = 0.25,
+               .slow_rate = 0.04,
                .reset_rate = 0.5});
   EXPECT_EQ(fault_state_json(state),
             R"({"enabled":true,"latency_ms":500,"jitter_ms":null,"success_rate":null,)"

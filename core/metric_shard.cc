@@ -24,6 +24,36 @@ uint64_t window_stamp(uint64_t now_ms) {
 
 }  // namespace
 
+std::string_view idempotency_result_name(IdempotencyResult result) {
+  switch (result) {
+    case IdempotencyResult::new_key:
+      return "new";
+    case IdempotencyResult::replayed:
+      return "replayed";
+    case IdempotencyResult::in_use:
+      return "in_use";
+    case IdempotencyResult::reused:
+      return "reused";
+    case IdempotencyResult::unknown:
+      return "unknown";
+    case IdempotencyResult::store_error:
+      return "store_error";
+  }
+  return "";
+}
+
+std::string_view store_op_name(StoreOp op) {
+  switch (op) {
+    case StoreOp::claim:
+      return "claim";
+    case StoreOp::complete:
+      return "complete";
+    case StoreOp::release:
+      return "release";
+  }
+  return "";
+}
+
 std::string_view auth_status_name(AuthStatus status) {
   switch (status) {
     case AuthStatus::approved:
@@ -103,6 +133,19 @@ void MetricShard::record(AuthStatus status, ProcessorLabel processor, uint64_t d
   if (status == AuthStatus::declined) bump_released(slot.declined);
 }
 
+void MetricShard::record_idempotency(IdempotencyResult result) {
+  bump(idempotency_[static_cast<size_t>(result)], 1);
+}
+
+void MetricShard::record_store(StoreOp op, uint64_t duration_us) {
+  size_t bucket = 0;
+  while (bucket < kStoreBucketBoundsUs.size() && duration_us > kStoreBucketBoundsUs[bucket])
+    ++bucket;
+  StoreSeries& series = store_[static_cast<size_t>(op)];
+  bump(series.buckets[bucket], 1);
+  bump(series.sum_us, duration_us);
+}
+
 MetricShard::WindowSlot& MetricShard::window_slot(uint64_t now_ms) {
   const uint64_t stamp = window_stamp(now_ms);
   WindowSlot& slot = window_[stamp % kWindowSeconds];
@@ -124,6 +167,16 @@ void MetricShard::add_to(MergedMetrics& into, uint64_t now_ms) const {
       totals.buckets[b] += series.buckets[b].load(kRelaxed);
     }
     totals.sum_us += series.sum_us.load(kRelaxed);
+  }
+
+  for (size_t r = 0; r < kIdempotencyResultCount; ++r) {
+    into.idempotency[r] += idempotency_[r].load(kRelaxed);
+  }
+  for (size_t op = 0; op < kStoreOpCount; ++op) {
+    for (size_t b = 0; b < kStoreBucketCount; ++b) {
+      into.store_ops[op].buckets[b] += store_[op].buckets[b].load(kRelaxed);
+    }
+    into.store_ops[op].sum_us += store_[op].sum_us.load(kRelaxed);
   }
 
   const uint64_t newest = window_stamp(now_ms);

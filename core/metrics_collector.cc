@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -86,6 +87,42 @@ MetricFamily duration_family(const core::MergedMetrics& merged, const std::strin
     }
   }
   return family;
+}
+
+void add_idempotency_families(std::vector<MetricFamily>& families,
+                              const core::MergedMetrics& merged) {
+  MetricFamily requests{"auth_idempotency_requests_total",
+                        "Authorize requests with an Idempotency-Key, by what the store answered.",
+                        MetricType::Counter,
+                        {}};
+  for (size_t r = 0; r < kIdempotencyResultCount; ++r) {
+    requests.metric.push_back(value_metric(
+        MetricType::Counter, static_cast<double>(merged.idempotency[r]),
+        {label("result", idempotency_result_name(static_cast<IdempotencyResult>(r)))}));
+  }
+  families.push_back(std::move(requests));
+
+  MetricFamily duration{"auth_idempotency_store_duration_seconds",
+                        "Idempotency store operations, from request to reply.",
+                        MetricType::Histogram,
+                        {}};
+  for (size_t op = 0; op < kStoreOpCount; ++op) {
+    const StoreOpTotals& totals = merged.store_ops[op];
+    ClientMetric metric;
+    metric.label = {label("op", store_op_name(static_cast<StoreOp>(op)))};
+    metric.histogram.sample_sum = static_cast<double>(totals.sum_us) / 1e6;
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < kStoreBucketCount; ++b) {
+      cumulative += totals.buckets[b];
+      const double bound = b < kStoreBucketBoundsUs.size()
+                               ? kStoreBucketBoundsUs[b] / 1e6
+                               : std::numeric_limits<double>::infinity();
+      metric.histogram.bucket.push_back({cumulative, bound});
+    }
+    metric.histogram.sample_count = cumulative;
+    duration.metric.push_back(std::move(metric));
+  }
+  families.push_back(std::move(duration));
 }
 
 void add_fault_families(std::vector<MetricFamily>& families, const FaultMetrics& fault) {
@@ -193,6 +230,7 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   families.reserve(20);
   families.push_back(requests_family(merged, s.build.version));
   families.push_back(duration_family(merged, s.build.version));
+  add_idempotency_families(families, merged);
   families.push_back(single("auth_success_rate",
                             "approved / (approved + declined) over the last 60 s; 1 when idle.",
                             MetricType::Gauge, core::windowed_success_rate(merged)));

@@ -189,6 +189,8 @@ TEST_F(MetricsCollectorTest, EveryFamilyIsPresentWithItsType) {
   const std::vector<std::string> families = {
       "auth_requests_total counter",
       "auth_request_duration_seconds histogram",
+      "auth_idempotency_requests_total counter",
+      "auth_idempotency_store_duration_seconds histogram",
       "auth_success_rate gauge",
       "circuit_breaker_state gauge",
       "circuit_breaker_trips_total counter",
@@ -270,6 +272,40 @@ TEST(MetricsSources, FaultMetricsShowTheEffectiveValues) {
   const FaultMetrics metrics = fault_metrics(publisher, environment);
   EXPECT_TRUE(metrics.enabled);
   EXPECT_EQ(metrics.effective, (core::ProcessorParameters{200, 50, 0.94, 1.0, 0.04, 150, 0.0}));
+}
+
+TEST_F(MetricsCollectorTest, IdempotencySeriesFromStartAndSummed) {
+  const std::string empty = render_metrics(MetricsCollector(sources()));
+  for (const char* result : {"new", "replayed", "in_use", "reused", "unknown", "store_error"}) {
+    EXPECT_NE(
+        empty.find(std::string("auth_idempotency_requests_total{result=\"") + result + "\"} 0\n"),
+        std::string::npos)
+        << result;
+  }
+  for (const char* op : {"claim", "complete", "release"}) {
+    EXPECT_NE(empty.find(std::string("auth_idempotency_store_duration_seconds_count{op=\"") + op +
+                         "\"} 0\n"),
+              std::string::npos)
+        << op;
+  }
+  shards_[0].record_idempotency(IdempotencyResult::new_key);
+  shards_[1].record_idempotency(IdempotencyResult::new_key);
+  shards_[1].record_idempotency(IdempotencyResult::replayed);
+  shards_[0].record_store(StoreOp::claim, 3);    // le 5 us
+  shards_[1].record_store(StoreOp::claim, 120);  // le 250 us
+  const std::string text = render_metrics(MetricsCollector(sources()));
+  EXPECT_NE(text.find("auth_idempotency_requests_total{result=\"new\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("auth_idempotency_requests_total{result=\"replayed\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(
+      text.find("auth_idempotency_store_duration_seconds_bucket{op=\"claim\",le=\"5e-06\"} 1\n"),
+      std::string::npos)
+      << lines_starting_with(text, "auth_idempotency_store_duration_seconds_bucket{op=\"claim\"");
+  EXPECT_NE(
+      text.find("auth_idempotency_store_duration_seconds_bucket{op=\"claim\",le=\"0.00025\"} 2\n"),
+      std::string::npos);
+  EXPECT_NE(text.find("auth_idempotency_store_duration_seconds_count{op=\"claim\"} 2\n"),
+            std::string::npos);
 }
 
 }  // namespace
