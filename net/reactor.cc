@@ -227,8 +227,13 @@ void Reactor::drain_now() {
   check_drained();
 }
 
+void Reactor::add_pending_work(int64_t delta) {
+  pending_work_ += delta;
+  if (draining_) check_drained();
+}
+
 void Reactor::check_drained() {
-  if (!draining_ || finished_ || live_connections_ != 0) return;
+  if (!draining_ || finished_ || live_connections_ != 0 || pending_work_ > 0) return;
   finish();
   if (on_drained_) on_drained_();
 }

@@ -80,6 +80,11 @@ class Reactor {
   const std::string& date() const { return date_; }
   const Router& router() const { return router_; }
   ReactorStats& stats() { return stats_; }
+
+  // On this reactor's thread: work of a service that a drain waits for like a connection
+  // (an answer computed for a client that has gone, whose side effects must still happen).
+  // `delta` adds to or removes from the count; a drain finishes when both are zero.
+  void add_pending_work(int64_t delta);
   const ReactorStats& stats() const { return stats_; }
 
   // Any thread: monotonic ms of the last heartbeat (every 250 ms).
@@ -134,6 +139,7 @@ class Reactor {
   std::vector<uint32_t> generations_;
   std::vector<uint32_t> free_indexes_;
   size_t live_connections_ = 0;
+  int64_t pending_work_ = 0;
   std::function<void()> on_drained_;
 
   std::string date_;

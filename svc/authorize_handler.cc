@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include "base/ascii.h"
 #include "base/clock.h"
 #include "net/log.h"
 
@@ -43,9 +44,20 @@ void AuthorizeHandler::log_failure(const core::AuthorizeStep& step) {
       .str("request_id", step.request_id);
 }
 
+void AuthorizeHandler::log_store_write_failed(const core::AuthorizeStep& step) {
+  constexpr const char* kMessage = "idempotency store not updated";
+  if (!net::log::admit(store_log_, kMessage, base::monotonic_ms())) return;
+  net::log::warn(kMessage)
+      .num("status", step.status)
+      .str("transaction_id", step.transaction_id)
+      .str("request_id", step.request_id);
+}
+
 AuthorizeHandler::Wait::Wait(net::Reactor& reactor, AuthorizeHandler& owner, uint32_t call)
-    : timer(reactor,
-            [&owner, this, call] { owner.step(owner.pipeline_.resume(call, now()), responder); }) {}
+    : timer(reactor, [&owner, this, call] {
+        owner.step(owner.pipeline_.resume(call, now()), responder);
+        owner.sync_pending_work();
+      }) {}
 
 AuthorizeHandler::AuthorizeHandler(net::Reactor& reactor, core::AuthorizeShared& shared,
                                    core::MetricShard& shard, uint64_t seed,
@@ -55,13 +67,50 @@ AuthorizeHandler::AuthorizeHandler(net::Reactor& reactor, core::AuthorizeShared&
       pipeline_(shared, shard, seed, csprng_entropy, &fallback_rng_),
       rejected_log_(log_lines_per_second),
       failed_log_(log_lines_per_second),
-      breaker_log_(log_lines_per_second) {}
+      breaker_log_(log_lines_per_second),
+      store_log_(log_lines_per_second) {}
+
+void AuthorizeHandler::use_store(core::EmbeddedStore& store) {
+  store_ = std::make_unique<IdempotencyBackend>(store, on_store_reply, this);
+}
+
+void AuthorizeHandler::use_store(net::RedisClient& redis) {
+  store_ = std::make_unique<IdempotencyBackend>(redis, on_store_reply, this);
+}
 
 void AuthorizeHandler::handle(const net::Request& request, const net::Responder& responder) {
-  const core::AuthorizeInput input{.content_type = request.header("content-type"),
-                                   .request_id = request.header("x-request-id"),
-                                   .body = request.body};
+  core::AuthorizeInput input{.content_type = request.header("content-type"),
+                             .request_id = request.header("x-request-id"),
+                             .body = request.body};
+  for (const net::Header& header : request.headers) {
+    if (!base::equals_ignore_case(header.name, "idempotency-key")) continue;
+    if (input.idempotency_key_count++ == 0) input.idempotency_key = header.value;
+  }
   step(pipeline_.begin(input, now()), responder);
+  sync_pending_work();
+}
+
+void AuthorizeHandler::sync_pending_work() {
+  const size_t in_flight = pipeline_.in_flight();
+  if (in_flight == pending_reported_) return;
+  const auto delta = static_cast<int64_t>(in_flight) - static_cast<int64_t>(pending_reported_);
+  pending_reported_ = in_flight;
+  reactor_.add_pending_work(delta);
+}
+
+AuthorizeHandler::Wait& AuthorizeHandler::wait_for(uint32_t call) {
+  if (waits_.size() <= call) waits_.resize(call + 1);
+  std::unique_ptr<Wait>& wait = waits_[call];
+  if (!wait) wait = std::make_unique<Wait>(reactor_, *this, call);
+  return *wait;
+}
+
+void AuthorizeHandler::on_store_reply(void* self, uint32_t call, const core::StoreReply& reply) {
+  auto& handler = *static_cast<AuthorizeHandler*>(self);
+  // Copied: resuming may hand this call's slot to a new store operation.
+  const net::Responder responder = handler.waits_[call]->responder;
+  handler.step(handler.pipeline_.resume_store(call, reply, now()), responder);
+  handler.sync_pending_work();
 }
 
 void AuthorizeHandler::step(const core::AuthorizeStep& step, const net::Responder& responder) {
@@ -71,17 +120,26 @@ void AuthorizeHandler::step(const core::AuthorizeStep& step, const net::Responde
     return;
   }
   if (step.kind == core::AuthorizeStep::Kind::wake) {
-    if (waits_.size() <= step.call) waits_.resize(step.call + 1);
-    std::unique_ptr<Wait>& wait = waits_[step.call];
-    if (!wait) wait = std::make_unique<Wait>(reactor_, *this, step.call);
-    wait->responder = responder;
-    wait->timer.start(step.wake_after_ms);
+    Wait& wait = wait_for(step.call);
+    wait.responder = responder;
+    wait.timer.start(step.wake_after_ms);
+    return;
+  }
+  if (step.kind == core::AuthorizeStep::Kind::store) {
+    wait_for(step.call).responder = responder;
+    if (store_) {
+      store_->run(step.store, step.call);
+    } else {
+      on_store_reply(this, step.call, core::StoreReply{.kind = core::StoreReply::Kind::failed});
+    }
     return;
   }
   if (step.failed) log_failure(step);
-  const net::ResponseHeader headers[] = {{"X-Request-Id", step.request_id},
-                                         {"Retry-After", step.retry_after}};
-  const size_t count = step.retry_after.empty() ? 1 : 2;
+  if (step.store_write_failed) log_store_write_failed(step);
+  net::ResponseHeader headers[3] = {{"X-Request-Id", step.request_id}};
+  size_t count = 1;
+  if (!step.retry_after.empty()) headers[count++] = {"Retry-After", step.retry_after};
+  if (step.replayed) headers[count++] = {"Idempotent-Replayed", "true"};
   responder.respond(net::Response{.status = step.status,
                                   .body = step.body,
                                   .headers = std::span<const net::ResponseHeader>(headers, count)});

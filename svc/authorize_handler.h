@@ -1,8 +1,8 @@
 #pragma once
 // POST /v1/authorize on one reactor: the core pipeline (core/authorize_pipeline.h)
 // wired to this reactor. The handler hands each request to the pipeline, arms a
-// timer when the pipeline asks to be woken, sends the answer and writes the log
-// lines the pipeline reports. It is a service of its reactor, which destroys it
+// timer when the pipeline asks to be woken, runs the idempotency store operations it
+// asks for, sends the answer and writes the log lines the pipeline reports. It is a service of its reactor, which destroys it
 // (and its timers) before closing its loop.
 
 #include <cstdint>
@@ -18,6 +18,7 @@
 #include "net/reactor.h"
 #include "net/reactor_timer.h"
 #include "net/responder.h"
+#include "svc/idempotency_backend.h"
 
 namespace paystream::svc {
 
@@ -30,6 +31,12 @@ class AuthorizeHandler final : public net::ReactorService {
   AuthorizeHandler(net::Reactor& reactor, core::AuthorizeShared& shared, core::MetricShard& shard,
                    uint64_t seed, uint32_t log_lines_per_second);
 
+  // The idempotency store, before the reactor runs (without one, keyed requests get 503).
+  // A Redis client must be added to the reactor after this handler: the reactor destroys
+  // it first, and its last callbacks (failures of commands in flight) still find us.
+  void use_store(core::EmbeddedStore& store);
+  void use_store(net::RedisClient& redis);
+
   void handle(const net::Request& request, const net::Responder& responder);
 
  private:
@@ -41,16 +48,26 @@ class AuthorizeHandler final : public net::ReactorService {
   };
 
   void step(const core::AuthorizeStep& step, const net::Responder& responder);
+  Wait& wait_for(uint32_t call);
+  // Tells the reactor how many authorizations are in flight, so a drain waits for them
+  // even when their clients have gone (the breaker report and the idempotency record
+  // must still happen).
+  void sync_pending_work();
+  static void on_store_reply(void* self, uint32_t call, const core::StoreReply& reply);
   void log_transition(const core::BreakerTransition& t);
   void log_failure(const core::AuthorizeStep& step);
+  void log_store_write_failed(const core::AuthorizeStep& step);
 
   net::Reactor& reactor_;
   core::Xoshiro256 fallback_rng_;  // entropy only if OpenSSL's RAND_bytes fails
   core::AuthorizePipeline pipeline_;
   std::vector<std::unique_ptr<Wait>> waits_;  // by pipeline call index
+  std::unique_ptr<IdempotencyBackend> store_;
+  size_t pending_reported_ = 0;
   net::log::RateLimiter rejected_log_;
   net::log::RateLimiter failed_log_;
   net::log::RateLimiter breaker_log_;
+  net::log::RateLimiter store_log_;
 };
 
 }  // namespace paystream::svc

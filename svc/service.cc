@@ -1,5 +1,6 @@
 #include "svc/service.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 
 #include "base/clock.h"
 #include "base/file.h"
+#include "core/secret_text.h"
 #include "core/fault_state.h"
 #include "net/cpu_count.h"
 #include "net/log.h"
@@ -15,6 +17,7 @@
 #include "net/versions.h"
 #include "svc/process_metrics.h"
 #include "svc/runtime_info.h"
+#include "svc/secret_file.h"
 
 namespace paystream::svc {
 
@@ -83,6 +86,7 @@ Service::Service(const core::Config& config)
         authorize_, *shards_.back(), reactor_seed(config, i),
         static_cast<uint32_t>(config.log_rate_limit)));
   }
+  add_idempotency_store();
   public_router_.add("POST", "/v1/authorize",
                      [this](const net::Request& request, const net::Responder& responder) {
                        const auto reactor = static_cast<size_t>(responder.reactor().index());
@@ -113,6 +117,69 @@ Service::Service(const core::Config& config)
   add_health_route(public_router_, health_context_);
 }
 
+void Service::add_idempotency_store() {
+  authorize_.idempotency_ttl_ms = static_cast<uint64_t>(config_.idempotency_ttl_s) * 1000;
+  if (config_.idempotency_redis_url.empty()) {
+    idempotency_store_ =
+        std::make_unique<core::EmbeddedStore>(static_cast<size_t>(config_.idempotency_max_bytes));
+    for (AuthorizeHandler* handler : authorize_handlers_) handler->use_store(*idempotency_store_);
+    return;
+  }
+  // load_config accepted the URL.
+  const core::RedisEndpoint endpoint = *core::parse_redis_url(config_.idempotency_redis_url);
+  net::RedisOptions options;
+  options.host = endpoint.host;
+  options.port = endpoint.port;
+  if (!config_.idempotency_redis_password_file.empty()) {
+    // Read at each (re)connect, so a rotated password is used from the next connection.
+    options.password = [path = config_.idempotency_redis_password_file] {
+      const std::optional<std::string> content =
+          base::read_small_file(path.c_str(), kMaxSecretFileBytes);
+      return content ? std::string(core::trim_trailing_whitespace(*content)) : std::string();
+    };
+  }
+  options.scripts = idempotency_redis_scripts();
+  options.connect_timeout_ms = static_cast<uint32_t>(config_.idempotency_redis_timeout_ms);
+  options.command_timeout_ms = static_cast<uint32_t>(config_.idempotency_redis_timeout_ms);
+  options.max_pending = static_cast<size_t>(config_.idempotency_redis_max_pending);
+  for (size_t i = 0; i < server_->reactor_count(); ++i) {
+    // After the handler: the reactor destroys its newest service first.
+    net::RedisClient& client = server_->reactor(i).add_service<net::RedisClient>(options);
+    authorize_handlers_[i]->use_store(client);
+    redis_clients_.push_back(&client);
+  }
+}
+
+bool Service::load_idempotency_secret() {
+  constexpr size_t kMinSecretBytes = 32;
+  if (config_.idempotency_hmac_key_file.empty()) {
+    // One process, one embedded store: a key of its own is enough (load_config requires the
+    // file with Redis, where every pod must compute the same store keys).
+    std::string secret(kMinSecretBytes, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(secret.data()),
+                   static_cast<int>(secret.size())) != 1) {
+      net::log::error("cannot draw a random idempotency key secret");
+      return false;
+    }
+    authorize_.idempotency.emplace(secret);
+    OPENSSL_cleanse(secret.data(), secret.size());
+    return true;
+  }
+  std::optional<std::string> content =
+      base::read_small_file(config_.idempotency_hmac_key_file.c_str(), kMaxSecretFileBytes);
+  const std::string_view secret =
+      content ? core::trim_trailing_whitespace(*content) : std::string_view();
+  if (secret.size() < kMinSecretBytes) {
+    net::log::error("idempotency key secret unusable")
+        .str("variable", "IDEMPOTENCY_HMAC_KEY_FILE")
+        .str("reason", content ? "shorter than 32 bytes" : "missing or unreadable");
+  } else {
+    authorize_.idempotency.emplace(secret);
+  }
+  if (content) OPENSSL_cleanse(content->data(), content->size());
+  return authorize_.idempotency.has_value();
+}
+
 Service::~Service() {
   // The reactors first: their services (the handlers, the secret watches) refer to
   // the shards and the shared state below, whatever the order of the members.
@@ -135,6 +202,7 @@ core::HttpMetrics Service::http_metrics() const {
 }
 
 int Service::start() {
+  if (!load_idempotency_secret()) return 2;
   net::Reactor& admin = server_->admin_reactor();
   if (!config_.admin_token_file.empty()) {
     admin_token_ = SecretWatch::start("admin_token", config_.admin_token_file, admin);
@@ -193,7 +261,15 @@ void Service::log_startup() const {
       .str("libuv", net::libuv_version())
       .str("llhttp", net::llhttp_version())
       .raw("simdjson", simdjson)
-      .raw("mimalloc", mimalloc);
+      .raw("mimalloc", mimalloc)
+      .str("idempotency_store", idempotency_store_ ? "embedded" : "redis");
+  if (!idempotency_store_) {
+    const core::RedisEndpoint endpoint = *core::parse_redis_url(config_.idempotency_redis_url);
+    net::log::info("idempotency keys in redis")
+        .str("host", endpoint.host)
+        .num("port", endpoint.port)
+        .num("reactors", static_cast<int64_t>(redis_clients_.size()));
+  }
   if (allocator.linked && !allocator.overrides) {
     net::log::error("mimalloc is linked but does not replace malloc/new");
   }
@@ -206,13 +282,22 @@ void Service::log_memory_budget() const {
   const std::optional<std::string> text =
       base::read_small_file("/sys/fs/cgroup/memory.max", kMaxCgroupFileBytes);
   const net::MemoryLimit limit = text ? net::parse_memory_max(*text) : net::MemoryLimit{};
-  const net::MemoryBudget budget =
-      net::memory_budget(server_->connection_cap(), bound.total(), limit);
+  net::MemoryBudget budget = net::memory_budget(server_->connection_cap(), bound.total(), limit);
+  // The embedded idempotency store is allocated once, at its bound.
+  const uint64_t store_bytes =
+      idempotency_store_ ? static_cast<uint64_t>(config_.idempotency_max_bytes) : 0;
+  budget.worst_case_bytes = std::min(budget.worst_case_bytes,
+                                     std::numeric_limits<uint64_t>::max() - store_bytes) +
+                            store_bytes;
+  if (limit.kind == net::MemoryLimitKind::limited) {
+    budget.exceeds_limit = budget.worst_case_bytes > limit.bytes;
+  }
   auto line = budget.exceeds_limit ? net::log::warn("connection cap can exceed the memory limit")
                                    : net::log::info("connection memory bound");
   line.num("connection_cap", static_cast<int64_t>(server_->connection_cap()))
       .num("per_connection_bytes", static_cast<int64_t>(bound.total()))
       .num("per_connection_kernel_bytes", static_cast<int64_t>(bound.kernel))
+      .num("idempotency_store_bytes", static_cast<int64_t>(store_bytes))
       .num("worst_case_bytes", static_cast<int64_t>(std::min<uint64_t>(
                                    budget.worst_case_bytes, std::numeric_limits<int64_t>::max())));
   switch (limit.kind) {

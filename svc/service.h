@@ -7,6 +7,7 @@
 
 #include "core/authorize_shared.h"
 #include "core/config.h"
+#include "core/idempotency_store.h"
 #include "core/metric_shard.h"
 #include "core/metrics_collector.h"
 #include "net/router.h"
@@ -36,6 +37,9 @@ class Service {
   // The connection cap times the per-connection memory bound, against the cgroup limit.
   void log_memory_budget() const;
   core::HttpMetrics http_metrics() const;
+  void add_idempotency_store();
+  // The keys' HMAC secret from IDEMPOTENCY_HMAC_KEY_FILE, or random; false (logged) on error.
+  bool load_idempotency_secret();
 
   core::Config config_;
   uint64_t started_unix_ms_;
@@ -44,6 +48,9 @@ class Service {
   // Services of the reactors, owned by them: one handler per reactor, the secret
   // watches on the admin reactor (null when not configured).
   std::vector<AuthorizeHandler*> authorize_handlers_;
+  // The idempotency store: embedded (shared by the reactors) or one Redis client per reactor.
+  std::unique_ptr<core::EmbeddedStore> idempotency_store_;
+  std::vector<net::RedisClient*> redis_clients_;
   SecretWatch* admin_token_ = nullptr;
   SecretWatch* processor_key_ = nullptr;
   std::unique_ptr<core::MetricsCollector> metrics_;
