@@ -10,7 +10,8 @@
 //   - a lost or failed connection is retried with jittered exponential backoff, and each
 //     new connection authenticates again and loads the scripts again before it is ready;
 //   - at most max_pending commands are in flight; beyond, a command fails at once.
-// Everything runs on the reactor's thread: command(), ready(), stats(), shutdown().
+// Everything runs on the reactor's thread: command(), ready(), stats(), shutdown(). hiredis
+// writes with write(2): the process must ignore SIGPIPE (svc/main.cc does).
 //
 // Lifetime: the reactor destroys its services newest first, then closes its loop. The
 // destructor (or shutdown(), earlier) fails every command still in flight: their callbacks

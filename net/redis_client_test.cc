@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <deque>
 #include <fstream>
@@ -66,6 +67,7 @@ class Loop {
  public:
   explicit Loop(RedisOptions options)
       : reactor_(std::make_unique<Reactor>(0, "redis-test", ListenerOptions{}, router_)) {
+    std::signal(SIGPIPE, SIG_IGN);  // as svc/main.cc: hiredis writes with write(2)
     client_ = &reactor_->add_service<RedisClient>(std::move(options));
     reactor_->run_in_thread();
   }
