@@ -95,6 +95,7 @@ class Reactor {
   friend class Connection;
   friend class Responder;
   friend class ReactorTimer;
+  friend class RedisClient;
   friend class Server;
 
   uv_loop_t* loop() { return &loop_; }
