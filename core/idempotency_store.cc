@@ -222,8 +222,10 @@ EmbeddedStore::EmbeddedStore(size_t max_bytes) {
   memory_bytes_ = memory_for(low);
 
   shards_ = std::make_unique<Shard[]>(kStoreShards);
-  // Neither region is written here: slots are handed out in order and the index is calloc'ed, so
-  // pages the store never uses stay unbacked.
+  // The slots are not written here and are handed out in order, so slot pages the store never
+  // uses stay unbacked. The index (2-4% of the memory) is calloc'ed: glibc leaves fresh mmap'ed
+  // pages alone, mimalloc zeroes them (measured at 32 MiB: +16 KiB RSS with glibc, +1 MiB with
+  // mimalloc).
   slots_.reset(static_cast<Slot*>(::operator new (kStoreShards* slots_per_shard_ * sizeof(Slot),
                                                   std::align_val_t{alignof(Slot)})));
   void* index = std::calloc(kStoreShards * index_per_shard_, sizeof(IndexEntry));
