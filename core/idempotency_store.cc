@@ -122,6 +122,8 @@ struct alignas(64) EmbeddedStore::Shard {
 
   List& list_of(const Slot& slot) { return slot.pinned ? pinned_list : completed_list; }
 
+  // The head's prev link is never read (nothing is ever inserted before the head), so removing
+  // the head leaves its successor's prev stale instead of touching that slot (a cache miss).
   void push_back(List& list, uint32_t s) {
     Slot& slot = slots[s];
     slot.prev = list.tail;
@@ -137,14 +139,15 @@ struct alignas(64) EmbeddedStore::Shard {
   void unlink(uint32_t s) {
     Slot& slot = slots[s];
     List& list = list_of(slot);
-    if (slot.prev == kNil) {
+    const bool head = list.head == s;
+    if (head) {
       list.head = slot.next;
     } else {
       slots[slot.prev].next = slot.next;
     }
-    if (slot.next == kNil) {
-      list.tail = slot.prev;
-    } else {
+    if (list.tail == s) {
+      list.tail = head ? kNil : slot.prev;
+    } else if (!head) {
       slots[slot.next].prev = slot.prev;
     }
   }
@@ -188,6 +191,8 @@ struct alignas(64) EmbeddedStore::Shard {
     drop(s, position_of(s));
     ++evictions;
     free_head = slots[s].next;
+    // The next claim in this shard will read the new oldest entry.
+    if (completed_list.head != kNil) __builtin_prefetch(&slots[completed_list.head]);
     return s;
   }
 
@@ -217,8 +222,10 @@ EmbeddedStore::EmbeddedStore(size_t max_bytes) {
   memory_bytes_ = memory_for(low);
 
   shards_ = std::make_unique<Shard[]>(kStoreShards);
-  // Neither region is written here: slots are handed out in order and the index is calloc'ed, so
-  // pages the store never uses stay unbacked.
+  // The slots are not written here and are handed out in order, so slot pages the store never
+  // uses stay unbacked. The index (2-4% of the memory) is calloc'ed: glibc leaves fresh mmap'ed
+  // pages alone, mimalloc zeroes them (measured at 32 MiB: +16 KiB RSS with glibc, +1 MiB with
+  // mimalloc).
   slots_.reset(static_cast<Slot*>(::operator new (kStoreShards* slots_per_shard_ * sizeof(Slot),
                                                   std::align_val_t{alignof(Slot)})));
   void* index = std::calloc(kStoreShards * index_per_shard_, sizeof(IndexEntry));
@@ -260,7 +267,13 @@ EmbeddedStore::ClaimResult EmbeddedStore::claim(const StoreKey& key, std::string
   if (value.size() > kMaxStoreValueBytes || slots_per_shard_ == 0) return ClaimResult::full;
   const uint64_t hash = key_hash(key);
   Shard& shard = shards_[shard_of(key)];
+  __builtin_prefetch(&shard.index[hash & shard.mask]);
   const std::lock_guard lock(shard.mutex);
+  // A new key reads the oldest completed entry and its index position (to reclaim or evict it):
+  // both are fetched while the key's own probe runs.
+  if (const uint32_t oldest = shard.completed_list.head; oldest != kNil) {
+    __builtin_prefetch(&shard.index[key_hash(shard.slots[oldest].key) & shard.mask]);
+  }
   size_t pos = 0;
   uint32_t s = shard.find(key, hash, pos);
   if (s != kNil) {

@@ -7,8 +7,8 @@
 // Layout. Memory is allocated once, in the constructor, and never grows: fixed-size slots (the
 // 32-byte key, the value inline up to kMaxStoreValueBytes, its length, expiry, pinned flag and
 // list links) and, per shard, an open-addressing index (linear probing, load <= 1/2, deletion by
-// backward shift: no tombstones). Slots are handed out in address order, so pages never used
-// cost no resident memory. The capacity is whatever fits in max_bytes (memory_for()).
+// backward shift: no tombstones). Slots are handed out in address order, so slot pages never
+// used cost no resident memory. The capacity is whatever fits in max_bytes (memory_for()).
 //
 // Sharding and the lock. Keys are HMAC-SHA-256 digests (uniform bytes): the first 8 bytes are
 // the hash; its top 6 bits choose one of kStoreShards shards, its low bits the index position.

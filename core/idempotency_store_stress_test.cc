@@ -55,7 +55,7 @@ void race(Body body) {
 
 TEST(StoreStress, ExactlyOneClaimWinsAndCompleteOrReleaseNotBoth) {
   constexpr size_t kKeys = 256;
-  constexpr int kRounds = 30;
+  constexpr int kRounds = 12;
   EmbeddedStore store(EmbeddedStore::memory_for(256));  // 16384 slots: nothing is evicted
   uint64_t now = 1000;
   for (int round = 0; round < kRounds; ++round) {
@@ -134,7 +134,7 @@ TEST(StoreStress, ExactlyOneClaimWinsAndCompleteOrReleaseNotBoth) {
 TEST(StoreStress, PinnedClaimsSurviveEvictionUnderContention) {
   EmbeddedStore store(EmbeddedStore::memory_for(4));  // 256 slots
   constexpr uint64_t kPool = 4096;
-  constexpr int kOpsPerThread = 6000;
+  constexpr int kOpsPerThread = 3000;
   std::atomic<uint64_t> clock{1000};
   std::atomic<bool> done{false};
   std::atomic<int> failures{0};
@@ -169,8 +169,8 @@ TEST(StoreStress, PinnedClaimsSurviveEvictionUnderContention) {
   EXPECT_EQ(failures.load(), 0);
   const auto stats = store.stats(clock.load());
   EXPECT_EQ(stats.pinned, 0u);
-  EXPECT_GT(stats.evictions, 1000u);
-  EXPECT_GT(claimed.load(), 4000u);
+  EXPECT_GT(stats.evictions, 500u);
+  EXPECT_GT(claimed.load(), 2000u);
 }
 
 }  // namespace
