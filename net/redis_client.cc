@@ -104,7 +104,7 @@ struct RedisClient::Impl {
     argv.clear();
     argvlen.clear();
     for (std::string_view a : args) {
-      argv.push_back(a.data());
+      argv.push_back(a.data() != nullptr ? a.data() : "");  // an empty view may have none
       argvlen.push_back(a.size());
     }
     if (redisAsyncCommandArgv(ac, on_reply, this, static_cast<int>(args.size()), argv.data(),
@@ -301,7 +301,7 @@ struct RedisClient::Impl {
     argv.clear();
     argvlen.clear();
     for (std::string_view a : args) {
-      argv.push_back(a.data());
+      argv.push_back(a.data() != nullptr ? a.data() : "");  // an empty view may have none
       argvlen.push_back(a.size());
     }
     if (redisAsyncCommandArgv(ac, on_reply, this, static_cast<int>(args.size()), argv.data(),

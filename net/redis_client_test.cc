@@ -172,6 +172,17 @@ TEST(RedisClient, RoundTripsBinaryValuesAndEveryReplyKind) {
   EXPECT_EQ(get.kind, Kind::string);
   EXPECT_EQ(get.text, binary);
 
+  Answer empty_value;  // a default string_view: no data pointer at all
+  empty_value.client = &loop.client();
+  loop.on_loop([&] {
+    const std::string_view args[] = {"SET", "empty", std::string_view()};
+    loop.client().command(args, record, &empty_value, 0);
+    return 0;
+  });
+  ASSERT_TRUE(Loop::wait(empty_value));
+  EXPECT_EQ(empty_value.text, "OK");
+  EXPECT_EQ(loop.call({"STRLEN", "empty"}).integer, 0);
+
   // SET NX GET (Redis >= 7): nil when it stored, the existing value when it did not.
   Answer& claimed = loop.call({"SET", "fresh", "v1", "NX", "PX", "60000", "GET"});
   EXPECT_EQ(claimed.kind, Kind::nil);
