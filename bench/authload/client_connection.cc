@@ -190,12 +190,13 @@ void ClientConnection::fail_in_flight(CloseReason reason) {
 
 size_t ClientConnection::unresolved() const {
   size_t n = 0;
-  for (const InFlight& request : in_flight_) n += request.expired ? 0 : 1;
+  for (size_t i = 0; i < in_flight_.size(); ++i) n += in_flight_[i].expired ? 0 : 1;
   return n;
 }
 
 void ClientConnection::expire_scheduled_before(uint64_t deadline_ns) {
-  for (InFlight& request : in_flight_) {
+  for (size_t i = 0; i < in_flight_.size(); ++i) {
+    InFlight& request = in_flight_[i];
     if (request.scheduled_ns >= deadline_ns) break;  // later ones were scheduled later still
     if (request.expired) continue;
     request.expired = true;

@@ -6,12 +6,12 @@
 #include <uv.h>
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 
 #include "bench/authload/idempotency_keys.h"
 #include "bench/authload/response_reader.h"
+#include "bench/authload/ring_queue.h"
 #include "bench/authload/target_stats.h"
 
 namespace paystream::bench {
@@ -110,7 +110,7 @@ class ClientConnection final : ResponseReader::Sink {
   uv_connect_t connect_req_;
   uv_write_t write_req_;
   ResponseReader reader_;
-  std::deque<InFlight> in_flight_;
+  RingQueue<InFlight> in_flight_;
   std::string writing_;  // handed to uv_write, not confirmed yet
   std::string pending_;  // queued behind writing_
   bool write_in_flight_ = false;

@@ -5,7 +5,6 @@
 #include <uv.h>
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +12,7 @@
 #include "bench/authload/client_connection.h"
 #include "bench/authload/idempotency_keys.h"
 #include "bench/authload/key_tracker.h"
+#include "bench/authload/ring_queue.h"
 #include "bench/authload/target_stats.h"
 
 namespace paystream::bench {
@@ -89,8 +89,8 @@ class TargetLane final : public ConnectionOwner {
   LaneConfig config_;
   KeyHeader key_header_;
   std::vector<Slot> connections_;
-  std::deque<uint32_t> free_slots_;  // one entry per free pipeline slot: round-robin order
-  std::deque<InFlight> waiting_;
+  RingQueue<uint32_t> free_slots_;  // one entry per free pipeline slot: round-robin order
+  RingQueue<InFlight> waiting_;
   TargetStats stats_;
   size_t first_attempts_done_ = 0;
   size_t connected_ever_ = 0;
