@@ -158,8 +158,10 @@ int find_max(const bench::Options& o, const std::vector<bench::RunTarget>& targe
     step.valid = s.valid;
     step.achieved_rate = s.achieved_rate;
     step.p99_ms = s.latency.p99 / 1e3;
+    // The 409s and 422s that deliberate duplicates ask for are not errors of the server.
+    const uint64_t asked_for = s.idempotency.concurrent.in_use + s.idempotency.conflicting.reused;
     step.error_share = s.scheduled == 0 ? 0
-                                        : static_cast<double>(s.all.total_errors()) /
+                                        : static_cast<double>(s.all.total_errors() - asked_for) /
                                               static_cast<double>(s.scheduled);
     if (!o.quiet) {
       std::fprintf(stderr, "authload [find-max] %.1f/s: achieved %.1f/s, p99 %.3f ms, %s\n", rate,
