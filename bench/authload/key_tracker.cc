@@ -34,10 +34,13 @@ const KeyTracker::Original* KeyTracker::find(const KeyedRef& ref) const {
 }
 
 int KeyTracker::pick_answered() {
-  const uint64_t filled = std::min<uint64_t>(originals_, ring_.size());
-  if (filled == 0) return -1;
+  // From the newest half of the ring: a picked original stays in it for at least half the ring
+  // (as many originals as the thread has pipeline slots) while its duplicate is in flight.
+  const uint64_t window = std::min<uint64_t>(originals_, std::max<size_t>(1, ring_.size() / 2));
+  if (window == 0) return -1;
   for (int attempt = 0; attempt < kSequentialTries; ++attempt) {
-    const auto slot = static_cast<size_t>(rng_.next_below(filled));
+    const auto slot =
+        static_cast<size_t>((originals_ - 1 - rng_.next_below(window)) % ring_.size());
     const Original& o = ring_[slot];
     if (o.state == State::answered && o.replayable) return static_cast<int>(slot);
   }

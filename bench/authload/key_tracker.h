@@ -35,7 +35,8 @@ class KeyTracker {
   static constexpr uint32_t kNoConnection = UINT32_MAX;
   // Originals looked at, newest first, for one still in flight to duplicate concurrently.
   static constexpr size_t kConcurrentLookBack = 16;
-  // Random ring places tried for an answered original to duplicate sequentially.
+  // Random places in the newest half of the ring tried for an answered original to duplicate
+  // sequentially or to reuse with another amount.
   static constexpr int kSequentialTries = 8;
 
   explicit KeyTracker(const KeyTrackerConfig& config);

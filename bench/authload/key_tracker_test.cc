@@ -183,6 +183,15 @@ TEST(KeyTracker, OverwrittenOriginalsAreNotChecked) {
   EXPECT_EQ(t.stats().sequential.mismatched, 0u);
 }
 
+TEST(KeyTracker, SequentialPicksComeFromTheNewestHalfOfTheRing) {
+  KeyTracker t(config(8));
+  for (uint64_t n = 0; n < 12; ++n) answered_original(t, n, 0, 200, kApproved);  // wraps once
+  std::set<uint64_t> picked;
+  for (uint64_t n = 12; n < 200; ++n)
+    picked.insert(t.choose(n, 0, true, KeyRole::sequential).ref.key);
+  EXPECT_EQ(picked, (std::set<uint64_t>{8, 9, 10, 11}));
+}
+
 TEST(KeyTracker, WarmUpIsNotCounted) {
   KeyTracker t(config());
   const KeyedChoice original = t.choose(0, 0, false, KeyRole::original);
