@@ -234,6 +234,62 @@ TEST_F(AuthLoad, ReconnectsAndResendsWhenTheServerCloses) {
   EXPECT_GT(r.number("/connection_events/closed_by_server_request"), 100);
 }
 
+TEST_F(AuthLoad, DuplicatesAreCheckedAgainstTheirOriginal) {
+  // The test server answers keys as the service's contract says. 20 ms answers at 1000/s keep
+  // ~20 requests in flight: concurrent duplicates find an original to copy. Two threads: keys
+  // must be unique across them, or originals would collide (extra 409, 422 or replays).
+  ChildProcess server;
+  const int port = start_server(server, {{"IDEMPOTENCY", "1"}, {"DELAY_MS", "20"}});
+  const Report r =
+      run({"--target", target(port), "--rate", "1000", "--duration", "1", "--warmup", "0.2",
+           "--connections", "64", "--threads", "2", "--quiet", "--idempotency-keys",
+           "--duplicate-fraction", "0.2", "--conflict-fraction", "0.05"});
+  ASSERT_EQ(r.exit_code, 0) << r.log;
+  EXPECT_EQ(r.number("/idempotency/keyed"), 1000);
+  EXPECT_EQ(r.number("/idempotency/failures"), 0);
+  EXPECT_EQ(r.number("/idempotency/executed_twice"), 0);
+  EXPECT_EQ(r.number("/idempotency/untracked"), 0);
+  EXPECT_EQ(r.number("/idempotency/retry_after_missing"), 0);
+  const double sequential = r.number("/idempotency/sequential/responses");
+  EXPECT_GT(sequential, 50);
+  EXPECT_EQ(r.number("/idempotency/sequential/replayed"), sequential);
+  EXPECT_EQ(r.number("/idempotency/sequential/matched"), sequential);
+  EXPECT_GT(r.number("/idempotency/concurrent/in_use"), 50);
+  EXPECT_GT(r.number("/idempotency/conflicting/reused"), 20);
+  EXPECT_EQ(r.number("/idempotency/conflicting/replayed"), 0);
+  // Only duplicates got anything but a fresh execution.
+  EXPECT_EQ(r.number("/idempotency/in_use"), r.number("/idempotency/concurrent/in_use"));
+  EXPECT_EQ(r.number("/status_codes/409"), r.number("/idempotency/in_use"));
+  EXPECT_EQ(r.number("/idempotency/http_422"), r.number("/idempotency/conflicting/reused"));
+  EXPECT_EQ(r.number("/idempotency/replayed"),
+            sequential + r.number("/idempotency/concurrent/replayed"));
+  EXPECT_EQ(r.number("/requests/responses"), 1000);
+}
+
+TEST_F(AuthLoad, ReplayDifferingFromTheOriginalFailsTheRun) {
+  // IDEMPOTENCY=2 changes one byte of every replayed body; without keys support at all, the
+  // duplicates would be executed twice: both are failures, exit status 3.
+  ChildProcess broken;
+  const int port = start_server(broken, {{"IDEMPOTENCY", "2"}, {"DELAY_MS", "5"}});
+  Report r = run({"--target", target(port), "--rate", "500", "--duration", "0.5", "--warmup", "0",
+                  "--quiet", "--idempotency-keys", "--duplicate-fraction", "0.2",
+                  "--duplicate-mode", "sequential"});
+  EXPECT_EQ(r.exit_code, 3) << r.log;
+  EXPECT_GT(r.number("/idempotency/sequential/mismatched"), 0);
+  EXPECT_EQ(r.number("/idempotency/sequential/matched"), 0);
+  EXPECT_EQ(r.number("/idempotency/failures"), r.number("/idempotency/sequential/mismatched"));
+  EXPECT_NE(r.log.find("idempotency failures"), std::string::npos) << r.log;
+
+  ChildProcess unaware;
+  const int port2 = start_server(unaware, {{"DELAY_MS", "5"}});
+  r = run({"--target", target(port2), "--rate", "500", "--duration", "0.5", "--warmup", "0",
+           "--quiet", "--idempotency-keys", "--duplicate-fraction", "0.2", "--duplicate-mode",
+           "sequential"});
+  EXPECT_EQ(r.exit_code, 3) << r.log;
+  EXPECT_GT(r.number("/idempotency/executed_twice"), 0);
+  EXPECT_EQ(r.number("/idempotency/replayed"), 0);
+}
+
 TEST_F(AuthLoad, CannotConnectIsARunError) {
   // A port that was free a moment ago: nothing listens there.
   const int fd = socket(AF_INET, SOCK_STREAM, 0);

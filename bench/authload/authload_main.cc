@@ -13,6 +13,7 @@
 #include "base/file.h"
 #include "bench/authload/body_mix.h"
 #include "bench/authload/find_max.h"
+#include "bench/authload/idempotency_keys.h"
 #include "bench/authload/load_run.h"
 #include "bench/authload/options.h"
 #include "bench/authload/report_json.h"
@@ -28,6 +29,7 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitRunError = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitIdempotencyFailure = 3;
 constexpr size_t kMixBodies = 1024;
 
 int run_error(const std::string& message) {
@@ -77,11 +79,33 @@ bench::RunSpec base_spec(const bench::Options& o, const std::vector<bench::RunTa
   spec.spin_ns = static_cast<uint64_t>(o.spin_us * 1e3);
   spec.tick_ns = static_cast<uint64_t>(o.tick_us * 1e3);
   spec.live_status = !o.quiet;
+  spec.idempotency_keys = o.idempotency_keys;
+  spec.duplicates =
+      bench::DuplicatePlan{o.duplicate_fraction, o.duplicate_mode, o.conflict_fraction};
+  spec.seed = o.seed;
   return spec;
 }
 
-int single_run(const bench::Options& o, const std::vector<bench::RunTarget>& targets) {
-  const bench::RunSpec spec = base_spec(o, targets);
+// Keys of every run differ: a random part per process, and the run's number.
+std::string key_prefix(uint64_t run) {
+  static const uint64_t random = bench::random_from_os();
+  return bench::make_key_prefix(random, run);
+}
+
+int idempotency_failure(const bench::IdempotencyStats& stats) {
+  std::fprintf(stderr,
+               "authload: %llu idempotency failures (replays differing from their original, "
+               "replayed conflicting reuses, keys executed twice)\n",
+               static_cast<unsigned long long>(stats.failures()));
+  return kExitIdempotencyFailure;
+}
+
+int single_run(const bench::Options& o, const std::vector<bench::RunTarget>& targets,
+               uint32_t conflict_offset) {
+  bench::RunSpec spec = base_spec(o, targets);
+  spec.conflict_offset = conflict_offset;
+  spec.distinct_requests = conflict_offset;
+  spec.key_prefix = key_prefix(0);
   const bench::RunResult result = bench::run_load(spec);
   if (!result.ok) return run_error(result.error);
   const bench::RunSummary summary = bench::summarize_run(spec, result);
@@ -91,11 +115,17 @@ int single_run(const bench::Options& o, const std::vector<bench::RunTarget>& tar
     return run_error("cannot write " + o.json_file);
   }
   if (summary.all.responses == 0) return run_error("no response at all");
+  if (summary.idempotency.failures() > 0) return idempotency_failure(summary.idempotency);
   return kExitOk;
 }
 
-int find_max(const bench::Options& o, const std::vector<bench::RunTarget>& targets) {
+int find_max(const bench::Options& o, const std::vector<bench::RunTarget>& targets,
+             uint32_t conflict_offset) {
   bench::RunSpec spec = base_spec(o, targets);
+  spec.conflict_offset = conflict_offset;
+  spec.distinct_requests = conflict_offset;
+  uint64_t runs = 0;
+  bench::IdempotencyStats idempotency;
   spec.duration_s = o.step_s;
   spec.warmup_s = o.step_s / 4;
   spec.live_status = false;
@@ -113,8 +143,10 @@ int find_max(const bench::Options& o, const std::vector<bench::RunTarget>& targe
   const uint64_t started = paystream::base::monotonic_ns();
   auto run_step = [&](double rate) {
     spec.rate = rate;
+    spec.key_prefix = key_prefix(runs++);
     bench::StepOutcome step;
     const bench::RunResult result = bench::run_load(spec);
+    idempotency.merge(result.idempotency);
     if (!result.ok) {
       run_failure = result.error;
       summaries.emplace_back();
@@ -126,8 +158,10 @@ int find_max(const bench::Options& o, const std::vector<bench::RunTarget>& targe
     step.valid = s.valid;
     step.achieved_rate = s.achieved_rate;
     step.p99_ms = s.latency.p99 / 1e3;
+    // The 409s and 422s that deliberate duplicates ask for are not errors of the server.
+    const uint64_t asked_for = s.idempotency.concurrent.in_use + s.idempotency.conflicting.reused;
     step.error_share = s.scheduled == 0 ? 0
-                                        : static_cast<double>(s.all.total_errors()) /
+                                        : static_cast<double>(s.all.total_errors() - asked_for) /
                                               static_cast<double>(s.scheduled);
     if (!o.quiet) {
       std::fprintf(stderr, "authload [find-max] %.1f/s: achieved %.1f/s, p99 %.3f ms, %s\n", rate,
@@ -152,6 +186,7 @@ int find_max(const bench::Options& o, const std::vector<bench::RunTarget>& targe
     return run_error("cannot write " + o.json_file);
   }
   if (!run_failure.empty()) return run_error(run_failure);
+  if (idempotency.failures() > 0) return idempotency_failure(idempotency);
   return kExitOk;
 }
 
@@ -181,6 +216,14 @@ int main(int argc, char** argv) {
   } else if (o.method == "POST" || o.method == "PUT") {
     bodies = bench::make_authorize_bodies(kMixBodies, o.seed);
   }
+  // Conflicting reuses send an original's body with another amount: prepared after the bodies.
+  uint32_t conflict_offset = 0;
+  if (o.conflict_fraction > 0) {
+    conflict_offset = static_cast<uint32_t>(bodies.size());
+    for (uint32_t i = 0; i < conflict_offset; ++i) {
+      bodies.push_back(bench::with_other_amount(bodies[i]));
+    }
+  }
 
   std::vector<bench::RunTarget> targets;
   for (const bench::TargetAddress& address : o.targets) {
@@ -194,7 +237,9 @@ int main(int argc, char** argv) {
                                .host = o.host_header.empty() ? address.text : o.host_header,
                                .extra_headers = o.headers};
     target.requests = bench::build_request_pool(request, bodies);
+    target.key_offset = bench::header_insert_offset(request);
     targets.push_back(std::move(target));
   }
-  return o.find_max ? find_max(o, targets) : single_run(o, targets);
+  return o.find_max ? find_max(o, targets, conflict_offset)
+                    : single_run(o, targets, conflict_offset);
 }

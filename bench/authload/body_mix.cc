@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string_view>
 
+#include "base/ascii.h"
 #include "bench/authload/test_cards.h"
 #include "core/random.h"
 
@@ -134,6 +135,23 @@ std::vector<std::string> make_authorize_bodies(size_t count, uint64_t seed) {
   bodies.reserve(count);
   for (size_t i = 0; i < count; ++i) bodies.push_back(make_body(i, rng));
   return bodies;
+}
+
+std::string with_other_amount(const std::string& body) {
+  constexpr std::string_view kKey = "\"amount\":";
+  const size_t key = body.find(kKey);
+  if (key == std::string::npos) return {};
+  size_t at = key + kKey.size();
+  if (at < body.size() && body[at] == '"') ++at;
+  size_t last_digit = std::string::npos;
+  for (; at < body.size() && (base::is_digit(body[at]) || body[at] == '.'); ++at) {
+    if (base::is_digit(body[at])) last_digit = at;
+  }
+  if (last_digit == std::string::npos) return {};
+  std::string other = body;
+  char& digit = other[last_digit];
+  digit = digit == '9' ? '8' : static_cast<char>(digit + 1);
+  return other;
 }
 
 }  // namespace paystream::bench

@@ -16,4 +16,9 @@ inline constexpr size_t kInvalidCardOffset = 37;
 
 std::vector<std::string> make_authorize_bodies(size_t count, uint64_t seed);
 
+// The same body with another amount: the last digit of the "amount" value moved by one (up,
+// or down from 9), so the value stays positive with the same decimals. Empty if `body` has no
+// amount.
+std::string with_other_amount(const std::string& body);
+
 }  // namespace paystream::bench

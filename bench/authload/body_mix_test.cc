@@ -36,6 +36,28 @@ TEST(BodyMix, EveryBodyDecodesWithTheServiceRules) {
   EXPECT_EQ(exponents, (std::set<int>{0, 2, 3}));
 }
 
+TEST(BodyMix, OtherAmountKeepsEverythingButTheAmount) {
+  const auto bodies = make_authorize_bodies(1024, 3);
+  core::AuthorizeDecoder decoder(16384);
+  core::AuthorizeRequest original;
+  core::AuthorizeRequest other;
+  for (const std::string& body : bodies) {
+    const std::string changed = with_other_amount(body);
+    ASSERT_EQ(changed.size(), body.size()) << body;
+    ASSERT_TRUE(decoder.decode(body, original).ok());
+    const core::DecodeError error = decoder.decode(changed, other);
+    ASSERT_TRUE(error.ok()) << error.field << ": " << error.message << " in " << changed;
+    EXPECT_NE(other.amount_minor, original.amount_minor) << changed;
+    EXPECT_EQ(other.currency, original.currency);
+    size_t differing = 0;
+    for (size_t i = 0; i < body.size(); ++i) differing += body[i] != changed[i];
+    EXPECT_EQ(differing, 1u) << "only the amount's last digit: same card, merchant, scope";
+  }
+  EXPECT_EQ(with_other_amount(R"({"amount":"9.99"})"), R"({"amount":"9.98"})");
+  EXPECT_EQ(with_other_amount(R"({"amount":1500})"), R"({"amount":1501})");
+  EXPECT_EQ(with_other_amount(R"({"currency":"USD"})"), "");
+}
+
 TEST(BodyMix, SameSeedSameBodies) {
   EXPECT_EQ(make_authorize_bodies(100, 9), make_authorize_bodies(100, 9));
   EXPECT_NE(make_authorize_bodies(100, 9), make_authorize_bodies(100, 10));

@@ -1,5 +1,7 @@
 #include "bench/authload/client_connection.h"
 
+#include <algorithm>
+
 #include "base/clock.h"
 
 namespace paystream::bench {
@@ -25,8 +27,12 @@ ErrorKind error_for(CloseReason reason) {
 }  // namespace
 
 ClientConnection::ClientConnection(uv_loop_t* loop, ConnectionOwner& owner, const sockaddr* address,
-                                   bool head_requests, uint32_t id)
-    : loop_(loop), owner_(owner), address_(address), id_(id), reader_(head_requests) {
+                                   bool head_requests, uint32_t id, bool track_idempotency)
+    : loop_(loop),
+      owner_(owner),
+      address_(address),
+      id_(id),
+      reader_(head_requests, track_idempotency) {
   connect_req_.data = this;
   write_req_.data = this;
 }
@@ -59,16 +65,35 @@ void ClientConnection::connect_cb(uv_connect_t* req, int status) {
 }
 
 void ClientConnection::send(std::string_view bytes, const InFlight& request) {
+  send(bytes, {}, {}, request);
+}
+
+void ClientConnection::send(std::string_view head, std::string_view middle, std::string_view tail,
+                            const InFlight& request) {
   in_flight_.push_back(request);
+  const std::string_view parts[] = {head, middle, tail};
   if (write_in_flight_) {
-    pending_.append(bytes);
+    for (std::string_view part : parts) pending_.append(part);
     return;
   }
-  uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
-  const int written = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
-  if (written == static_cast<int>(bytes.size())) return;
+  uv_buf_t bufs[3];
+  unsigned count = 0;
+  size_t total = 0;
+  for (std::string_view part : parts) {
+    if (part.empty()) continue;
+    bufs[count++] = uv_buf_init(const_cast<char*>(part.data()), static_cast<unsigned>(part.size()));
+    total += part.size();
+  }
+  const int written = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, count);
+  size_t done = written > 0 ? static_cast<size_t>(written) : 0;
+  if (done == total) return;
   // The rest goes through uv_write, which also reports a broken socket (asynchronously).
-  writing_.assign(bytes.substr(written > 0 ? static_cast<size_t>(written) : 0));
+  writing_.clear();
+  for (std::string_view part : parts) {
+    const size_t skip = std::min(done, part.size());
+    writing_.append(part.substr(skip));
+    done -= skip;
+  }
   start_write();
 }
 
@@ -165,12 +190,13 @@ void ClientConnection::fail_in_flight(CloseReason reason) {
 
 size_t ClientConnection::unresolved() const {
   size_t n = 0;
-  for (const InFlight& request : in_flight_) n += request.expired ? 0 : 1;
+  for (size_t i = 0; i < in_flight_.size(); ++i) n += in_flight_[i].expired ? 0 : 1;
   return n;
 }
 
 void ClientConnection::expire_scheduled_before(uint64_t deadline_ns) {
-  for (InFlight& request : in_flight_) {
+  for (size_t i = 0; i < in_flight_.size(); ++i) {
+    InFlight& request = in_flight_[i];
     if (request.scheduled_ns >= deadline_ns) break;  // later ones were scheduled later still
     if (request.expired) continue;
     request.expired = true;

@@ -6,11 +6,12 @@
 #include <uv.h>
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 
+#include "bench/authload/idempotency_keys.h"
 #include "bench/authload/response_reader.h"
+#include "bench/authload/ring_queue.h"
 #include "bench/authload/target_stats.h"
 
 namespace paystream::bench {
@@ -22,6 +23,7 @@ struct InFlight {
   bool measured = false;    // false during warm-up
   bool resent = false;      // sent before, returned by a closing connection, sent again
   bool expired = false;     // already counted as a timeout: its late answer is only discarded
+  KeyedRef keyed;           // its Idempotency-Key, if any
 };
 
 enum class CloseReason : uint8_t {
@@ -55,13 +57,16 @@ class ConnectionOwner {
 class ClientConnection final : ResponseReader::Sink {
  public:
   ClientConnection(uv_loop_t* loop, ConnectionOwner& owner, const sockaddr* address,
-                   bool head_requests, uint32_t id);
+                   bool head_requests, uint32_t id, bool track_idempotency = false);
   ClientConnection(const ClientConnection&) = delete;
   ClientConnection& operator=(const ClientConnection&) = delete;
 
   void connect(uint64_t now_ns);
   // Writes `bytes` now (or right after the write in progress) and expects one answer.
   void send(std::string_view bytes, const InFlight& request);
+  // The same for a request in three pieces, sent as one.
+  void send(std::string_view head, std::string_view middle, std::string_view tail,
+            const InFlight& request);
   // Ends the connection. Requests in flight fail with the reason's error kind, or are returned
   // (server_request); expired ones were counted already. The owner hears on_closed once libuv
   // has let go of the socket.
@@ -105,7 +110,7 @@ class ClientConnection final : ResponseReader::Sink {
   uv_connect_t connect_req_;
   uv_write_t write_req_;
   ResponseReader reader_;
-  std::deque<InFlight> in_flight_;
+  RingQueue<InFlight> in_flight_;
   std::string writing_;  // handed to uv_write, not confirmed yet
   std::string pending_;  // queued behind writing_
   bool write_in_flight_ = false;

@@ -33,6 +33,11 @@ std::vector<std::unique_ptr<LoadWorker>> make_workers(const RunSpec& spec, uint6
     plan.weight = spec.weight;
     plan.spin_ns = spec.spin_ns;
     plan.tick_ns = spec.tick_ns;
+    plan.idempotency_keys = spec.idempotency_keys;
+    plan.keys.plan = spec.duplicates;
+    plan.keys.seed = spec.seed ^ (0xa0761d6478bd642fULL * (t + 1));
+    plan.keys.conflict_offset = spec.conflict_offset;
+    plan.distinct_requests = spec.distinct_requests;
     for (size_t target = 0; target < targets.size(); ++target) {
       LaneConfig lane;
       lane.address = reinterpret_cast<const sockaddr*>(&targets[target].address);
@@ -41,6 +46,9 @@ std::vector<std::unique_ptr<LoadWorker>> make_workers(const RunSpec& spec, uint6
       lane.pipeline = spec.pipeline;
       lane.head_requests = spec.head_requests;
       lane.timeout_ns = spec.timeout_ns;
+      lane.key_prefix = spec.key_prefix;
+      lane.key_offset = targets[target].key_offset;
+      lane.index = static_cast<uint32_t>(target);
       plan.lanes.push_back(lane);
     }
     workers.push_back(std::make_unique<LoadWorker>(std::move(plan)));
@@ -126,6 +134,7 @@ RunResult run_load(const RunSpec& spec) {
     w->join();
     const auto stats = w->stats();
     for (size_t t = 0; t < stats.size(); ++t) result.targets[t].merge(stats[t]);
+    result.idempotency.merge(w->idempotency());
   }
   result.wall_s = static_cast<double>(base::monotonic_ns() - started) / 1e9;
   result.ok = true;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/authload/duplicate_picker.h"
+#include "bench/authload/idempotency_stats.h"
 #include "bench/authload/target_stats.h"
 
 namespace paystream::bench {
@@ -16,6 +18,7 @@ struct RunTarget {
   std::string name;  // as given: "127.0.0.1:8080"
   sockaddr_storage address{};
   std::vector<std::string> requests;  // prepared, with this target's Host header
+  size_t key_offset = 0;              // where an Idempotency-Key header goes in each of them
 };
 
 struct RunSpec {
@@ -32,6 +35,13 @@ struct RunSpec {
   uint64_t spin_ns = 0;
   uint64_t tick_ns = 0;
   bool live_status = true;  // one line on stderr per second
+  // Idempotency keys: "<key_prefix>-<global request number>"; a fresh prefix for every run.
+  bool idempotency_keys = false;
+  std::string key_prefix;
+  DuplicatePlan duplicates;
+  uint64_t seed = 1;               // of the duplicate picks (each thread its own stream)
+  uint32_t distinct_requests = 0;  // see WorkerPlan
+  uint32_t conflict_offset = 0;    // prepared request of body i with another amount: i + this
 };
 
 struct RunResult {
@@ -42,6 +52,7 @@ struct RunResult {
   uint64_t measured_requests = 0;    // scheduled in the measured phase
   uint64_t measured_start_ns = 0;    // monotonic time the first measured request was due
   double wall_s = 0;                 // connect to drained
+  IdempotencyStats idempotency;      // merged over threads; zeros when keys are off
 };
 
 RunResult run_load(const RunSpec& spec);

@@ -16,6 +16,9 @@ constexpr uint64_t kCheckPeriodMs = 10;
 constexpr unsigned kChecksPerPublish = 20;
 // Sends per scheduler pass when behind: then the loop reads responses before going on.
 constexpr uint64_t kMaxBurst = 1024;
+// Originals a thread remembers for duplicates: twice what it can have in flight, within bounds.
+constexpr size_t kMinRememberedOriginals = 1024;
+constexpr size_t kMaxRememberedOriginals = 65536;
 
 LoadWorker* of(uv_handle_t* handle) {
   return static_cast<LoadWorker*>(handle->data);
@@ -47,7 +50,15 @@ void LoadWorker::start() {
   uv_idle_init(&loop_, &spin_idle_);
   timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   uv_poll_init(&loop_, &send_poll_, timer_fd_);
-  for (const LaneConfig& config : plan_.lanes) {
+  if (plan_.idempotency_keys) {
+    size_t slots = 0;
+    for (const LaneConfig& config : plan_.lanes) slots += config.connections * config.pipeline;
+    KeyTrackerConfig keys = plan_.keys;
+    keys.capacity = std::clamp(2 * slots, kMinRememberedOriginals, kMaxRememberedOriginals);
+    keys_ = std::make_unique<KeyTracker>(keys);
+  }
+  for (LaneConfig& config : plan_.lanes) {
+    config.keys = keys_.get();
     lanes_.push_back(config.connections > 0 ? std::make_unique<TargetLane>(&loop_, config)
                                             : nullptr);
   }
@@ -157,8 +168,15 @@ void LoadWorker::dispatch(uint64_t local_index) {
   const LaneConfig& config = plan_.lanes[target];
   InFlight request;
   request.scheduled_ns = due_ns(local_index);
-  request.pool_index = static_cast<uint32_t>(global % config.requests->size());
+  const size_t distinct =
+      plan_.distinct_requests > 0 ? plan_.distinct_requests : config.requests->size();
+  request.pool_index = static_cast<uint32_t>(global % distinct);
   request.measured = global >= plan_.warmup_requests;
+  if (keys_) {
+    const KeyedChoice choice = keys_->next(global, request.pool_index, request.measured);
+    request.keyed = choice.ref;
+    request.pool_index = choice.pool_index;
+  }
   lanes_[target]->dispatch(request);
 }
 
@@ -250,6 +268,10 @@ void LoadWorker::read_live(LiveCounts& out) {
   out.responses = live_.responses;
   out.errors = live_.errors;
   out.latency = live_.latency;
+}
+
+IdempotencyStats LoadWorker::idempotency() const {
+  return keys_ ? keys_->stats() : IdempotencyStats{};
 }
 
 std::vector<TargetStats> LoadWorker::stats() const {

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "bench/authload/idempotency_stats.h"
+#include "bench/authload/key_tracker.h"
 #include "bench/authload/live_status.h"
 #include "bench/authload/load_plan.h"
 #include "bench/authload/target_lane.h"
@@ -31,6 +33,11 @@ struct WorkerPlan {
   uint64_t spin_ns = 0;           // busy-poll this close to a send
   uint64_t tick_ns = 0;           // testing: at most one scheduler wake-up per tick
   std::vector<LaneConfig> lanes;  // by target; a lane with no connections is not used
+  bool idempotency_keys = false;  // each request carries a key (the lanes' prefix and offset)
+  KeyTrackerConfig keys;          // capacity is set by the worker
+  // Prepared requests [0, distinct_requests) are the bodies; with conflicting reuses the
+  // same count follows, each with another amount (0: every prepared request is a body).
+  uint32_t distinct_requests = 0;
 };
 
 class LoadWorker {
@@ -46,6 +53,8 @@ class LoadWorker {
   bool wait_connected(uint64_t deadline_ns);
   // Connections established at least once, by target (valid after wait_connected).
   std::vector<size_t> established();
+  // Only after join(); empty counts when keys are off.
+  IdempotencyStats idempotency() const;
   // Starts the schedule: global request 0 is due at `start_ns` (monotonic).
   void begin(uint64_t start_ns);
   // Stops at once, requests in flight or not.
@@ -79,6 +88,7 @@ class LoadWorker {
   uv_poll_t send_poll_;
   uv_idle_t spin_idle_;
   int timer_fd_ = -1;
+  std::unique_ptr<KeyTracker> keys_;                // null when keys are off
   std::vector<std::unique_ptr<TargetLane>> lanes_;  // null where a target has no connection
   WeightedSplit split_;
   long double period_ns_ = 0;

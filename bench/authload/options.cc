@@ -13,6 +13,9 @@ namespace {
 
 using Setter = std::function<std::string(Options&, std::string_view)>;
 
+// Some requests must carry fresh keys for duplicates to have originals.
+constexpr double kMaxReuseFraction = 0.9;
+
 struct Flag {
   std::string_view name;
   bool takes_value;
@@ -191,11 +194,58 @@ const std::vector<Flag>& flags() {
        [](Options& o, std::string_view v) {
          return parse_number("--tick-us", v, 0, 1'000'000, o.tick_us);
        }},
+      {"--idempotency-keys", false,
+       [](Options& o, std::string_view) {
+         o.idempotency_keys = true;
+         return std::string();
+       }},
+      {"--duplicate-fraction", true,
+       [](Options& o, std::string_view v) {
+         return parse_number("--duplicate-fraction", v, 0, kMaxReuseFraction, o.duplicate_fraction);
+       }},
+      {"--duplicate-mode", true,
+       [](Options& o, std::string_view v) {
+         for (DuplicateMode mode :
+              {DuplicateMode::sequential, DuplicateMode::concurrent, DuplicateMode::mixed}) {
+           if (v == duplicate_mode_name(mode)) {
+             o.duplicate_mode = mode;
+             return std::string();
+           }
+         }
+         return "--duplicate-mode must be sequential, concurrent or mixed, got '" + std::string(v) +
+                "'";
+       }},
+      {"--conflict-fraction", true,
+       [](Options& o, std::string_view v) {
+         return parse_number("--conflict-fraction", v, 0, kMaxReuseFraction, o.conflict_fraction);
+       }},
   };
   return table;
 }
 
-std::string check_consistency(const Options& o) {
+std::string check_keys(const Options& o, bool mode_given, size_t needed_connections) {
+  const bool reuses = o.duplicate_fraction > 0 || o.conflict_fraction > 0;
+  if (!o.idempotency_keys && (reuses || mode_given)) {
+    return "--duplicate-fraction, --duplicate-mode and --conflict-fraction need "
+           "--idempotency-keys";
+  }
+  if (o.duplicate_fraction + o.conflict_fraction > kMaxReuseFraction) {
+    return "--duplicate-fraction plus --conflict-fraction must be at most 0.9";
+  }
+  const bool mix = o.body_file.empty() && (o.method == "POST" || o.method == "PUT");
+  if (o.conflict_fraction > 0 && !mix) {
+    return "--conflict-fraction needs the generated body mix (POST or PUT without --body)";
+  }
+  const bool concurrent = o.duplicate_mode != DuplicateMode::sequential;
+  if (o.duplicate_fraction > 0 && concurrent && o.connections < 2 * needed_connections) {
+    return "concurrent duplicates need another connection than their original's: "
+           "--connections must be at least " +
+           std::to_string(2 * needed_connections) + " (two per thread and per target in use)";
+  }
+  return {};
+}
+
+std::string check_consistency(const Options& o, bool mode_given) {
   if (o.targets.empty()) return "--target is required";
   if (o.rate == 0 && !o.find_max) return "--rate is required (or --find-max)";
   const size_t needed = min_connections(o.threads, o.targets.size(), o.weight);
@@ -203,7 +253,7 @@ std::string check_consistency(const Options& o) {
     return "--connections must be at least " + std::to_string(needed) +
            " (one per thread and per target in use)";
   }
-  return {};
+  return check_keys(o, mode_given, needed);
 }
 
 }  // namespace
@@ -212,6 +262,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   ParsedOptions parsed;
   Options options;
   bool weight_given = false;
+  bool mode_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -244,6 +295,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
       return parsed;
     }
     if (arg == "--weight") weight_given = true;
+    if (arg == "--duplicate-mode") mode_given = true;
     if (std::string error = flag->set(options, value); !error.empty()) {
       parsed.error = error;
       return parsed;
@@ -253,7 +305,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
     parsed.error = "--weight needs two --target";
     return parsed;
   }
-  if (std::string error = check_consistency(options); !error.empty()) {
+  if (std::string error = check_consistency(options, mode_given); !error.empty()) {
     parsed.error = error;
     return parsed;
   }
@@ -294,7 +346,24 @@ Requests:
                          no body
   --host NAME            Host header (default: the target as given)
   --header 'N: V'        extra request header; may be repeated
-  --seed N               seed of the generated body mix (default 1)
+  --seed N               seed of the generated body mix and of the duplicate picks (default 1)
+
+Idempotency (POST /v1/authorize with Idempotency-Key):
+  --idempotency-keys     every request carries an Idempotency-Key header, unique per request:
+                         a random prefix per run, then the request's number; a request sent
+                         again after a Connection: close keeps its key
+  --duplicate-fraction F this fraction (0-0.9) of the requests are deliberate duplicates: the
+                         same key and the same body as an earlier request (default 0)
+  --duplicate-mode M     sequential: the duplicated request has been answered, and the
+                         duplicate must be replayed with its status and body byte for byte;
+                         concurrent: the duplicated request is still in flight, and the
+                         duplicate goes out on another connection (expect 409); mixed: half of
+                         each (default mixed)
+  --conflict-fraction F  this fraction (0-0.9) of the requests reuse the key of an answered
+                         request with another amount (expect 422); needs the generated mix
+                         A replayed duplicate whose status or body differs from its original's,
+                         a replayed conflicting reuse, or a key executed twice (two 2xx answers
+                         without Idempotent-Replayed) is an idempotency failure: exit status 3
 
 Output:
   --json FILE            write every figure to FILE (schema: bench/authload/README.md)
@@ -319,7 +388,8 @@ of the target, or the p99 send lag (actual - scheduled send time) exceeds 10% of
 then the generator, not the server, set the numbers.
 
 Exit status: 0 the run completed (valid or not: see the report), 1 run error (cannot connect
-to a target, no response at all, cannot write --json), 2 usage error.
+to a target, no response at all, cannot write --json), 2 usage error, 3 idempotency failures
+(see --idempotency-keys).
 )";
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/authload/duplicate_picker.h"
+
 namespace paystream::bench {
 
 struct TargetAddress {
@@ -38,6 +40,10 @@ struct Options {
   double step_s = 2;
   double spin_us = 0;
   double tick_us = 0;
+  bool idempotency_keys = false;
+  double duplicate_fraction = 0;
+  DuplicateMode duplicate_mode = DuplicateMode::mixed;
+  double conflict_fraction = 0;
 };
 
 struct ParsedOptions {

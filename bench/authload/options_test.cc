@@ -29,6 +29,10 @@ TEST(Options, DefaultsAndEveryFlag) {
   EXPECT_EQ(d.method, "POST");
   EXPECT_EQ(d.path, "/v1/authorize");
   EXPECT_FALSE(d.find_max);
+  EXPECT_FALSE(d.idempotency_keys);
+  EXPECT_EQ(d.duplicate_fraction, 0);
+  EXPECT_EQ(d.duplicate_mode, DuplicateMode::mixed);
+  EXPECT_EQ(d.conflict_fraction, 0);
 
   p = parse({"--target=[::1]:9000",
              "--target",
@@ -132,6 +136,55 @@ TEST(Options, UsageErrors) {
   }
 }
 
+TEST(Options, IdempotencyFlags) {
+  auto p = parse({"--target", "a:1", "--rate", "10", "--idempotency-keys"});
+  ASSERT_TRUE(p.options) << p.error;
+  EXPECT_TRUE(p.options->idempotency_keys);
+  EXPECT_EQ(p.options->duplicate_fraction, 0);
+
+  p = parse({"--target", "a:1", "--rate", "10", "--idempotency-keys", "--duplicate-fraction",
+             "0.25", "--duplicate-mode", "concurrent", "--conflict-fraction=0.05"});
+  ASSERT_TRUE(p.options) << p.error;
+  EXPECT_EQ(p.options->duplicate_fraction, 0.25);
+  EXPECT_EQ(p.options->duplicate_mode, DuplicateMode::concurrent);
+  EXPECT_EQ(p.options->conflict_fraction, 0.05);
+
+  p = parse({"--target", "a:1", "--rate", "10", "--idempotency-keys", "--duplicate-mode",
+             "sequential", "--duplicate-fraction", "0.5", "--connections", "1"});
+  ASSERT_TRUE(p.options) << p.error;
+  EXPECT_EQ(p.options->duplicate_mode, DuplicateMode::sequential);
+}
+
+TEST(Options, IdempotencyUsageErrors) {
+  const std::vector<std::vector<const char*>> bad = {
+      // Reuses need keys.
+      {"--target", "a:1", "--rate", "10", "--duplicate-fraction", "0.1"},
+      {"--target", "a:1", "--rate", "10", "--duplicate-mode", "mixed"},
+      {"--target", "a:1", "--rate", "10", "--conflict-fraction", "0.1"},
+      {"--target", "a:1", "--rate", "10", "--idempotency-keys=yes"},
+      {"--target", "a:1", "--rate", "10", "--idempotency-keys", "--duplicate-fraction", "0.95"},
+      {"--target", "a:1", "--rate", "10", "--idempotency-keys", "--duplicate-fraction", "-0.1"},
+      {"--target", "a:1", "--rate", "10", "--idempotency-keys", "--duplicate-fraction", "0.5",
+       "--conflict-fraction", "0.5"},
+      {"--target", "a:1", "--rate", "10", "--idempotency-keys", "--duplicate-mode", "parallel"},
+      // Conflicting reuses change the amount of the generated mix.
+      {"--target", "a:1", "--rate", "10", "--idempotency-keys", "--conflict-fraction", "0.1",
+       "--body", "b.json"},
+      {"--target", "a:1", "--rate", "10", "--idempotency-keys", "--conflict-fraction", "0.1",
+       "--method", "GET"},
+      // Concurrent duplicates need a second connection per thread and target.
+      {"--target", "a:1", "--rate", "10", "--idempotency-keys", "--duplicate-fraction", "0.1",
+       "--connections", "1"},
+      {"--target", "a:1", "--rate", "10", "--idempotency-keys", "--duplicate-fraction", "0.1",
+       "--duplicate-mode", "concurrent", "--threads", "2", "--connections", "3"},
+  };
+  for (const auto& args : bad) {
+    auto p = parse(args);
+    EXPECT_FALSE(p.options) << args[args.size() - 2] << " " << args.back();
+    EXPECT_FALSE(p.error.empty());
+  }
+}
+
 TEST(Options, FindMaxNeedsNoRate) {
   EXPECT_TRUE(parse({"--target", "a:1", "--find-max"}).options);
   EXPECT_TRUE(parse({"--target", "a:1", "--target", "b:2", "--weight", "100", "--connections", "1",
@@ -143,12 +196,33 @@ TEST(Options, HelpDocumentsEveryFlag) {
   EXPECT_TRUE(parse({"--help"}).help);
   EXPECT_TRUE(parse({"--target", "a:1", "-h"}).help);
   const std::string help = usage_text();
-  for (const char* flag :
-       {"--target",        "--weight",   "--rate",     "--duration",      "--warmup",
-        "--connections",   "--pipeline", "--threads",  "--timeout",       "--method",
-        "--path",          "--body",     "--host",     "--header",        "--seed",
-        "--json",          "--quiet",    "--find-max", "--find-max-time", "--p99-bound-ms",
-        "--step-duration", "--spin-us",  "--tick-us"}) {
+  for (const char* flag : {"--target",
+                           "--weight",
+                           "--rate",
+                           "--duration",
+                           "--warmup",
+                           "--connections",
+                           "--pipeline",
+                           "--threads",
+                           "--timeout",
+                           "--method",
+                           "--path",
+                           "--body",
+                           "--host",
+                           "--header",
+                           "--seed",
+                           "--json",
+                           "--quiet",
+                           "--find-max",
+                           "--find-max-time",
+                           "--p99-bound-ms",
+                           "--step-duration",
+                           "--spin-us",
+                           "--tick-us",
+                           "--idempotency-keys",
+                           "--duplicate-fraction",
+                           "--duplicate-mode",
+                           "--conflict-fraction"}) {
     EXPECT_NE(help.find(std::string("\n  ") + flag + " "), std::string::npos) << flag;
   }
   EXPECT_NE(help.find("Exit status"), std::string::npos);

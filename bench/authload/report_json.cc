@@ -59,6 +59,42 @@ void write_counts(JsonWriter& w, const TargetStats& s) {
       .end_object();
 }
 
+void write_duplicates(JsonWriter& w, std::string_view key, const DuplicateCounts& d) {
+  w.begin_object(key)
+      .integer("scheduled", d.scheduled)
+      .integer("unavailable", d.unavailable)
+      .integer("responses", d.responses)
+      .integer("replayed", d.replayed)
+      .integer("matched", d.matched)
+      .integer("mismatched", d.mismatched)
+      .integer("in_use", d.in_use)
+      .integer("reused", d.reused)
+      .integer("other", d.other)
+      .end_object();
+}
+
+void write_idempotency(JsonWriter& w, const IdempotencyStats& s) {
+  w.begin_object("idempotency")
+      .integer("keyed", s.keyed)
+      .integer("originals", s.originals)
+      .integer("responses", s.responses)
+      .integer("replayed", s.replayed)
+      .integer("http_409", s.http_409)
+      .integer("in_use", s.in_use)
+      .integer("outcome_unknown", s.outcome_unknown)
+      .integer("http_422", s.http_422)
+      .integer("reused", s.reused)
+      .integer("store_unavailable", s.store_unavailable)
+      .integer("retry_after_missing", s.retry_after_missing)
+      .integer("executed_twice", s.executed_twice)
+      .integer("untracked", s.untracked)
+      .integer("failures", s.failures());
+  write_duplicates(w, "sequential", s.sequential);
+  write_duplicates(w, "concurrent", s.concurrent);
+  write_duplicates(w, "conflicting", s.conflicting);
+  w.end_object();
+}
+
 void write_config(JsonWriter& w, const Options& o) {
   w.begin_object("config");
   w.begin_array("targets");
@@ -78,7 +114,11 @@ void write_config(JsonWriter& w, const Options& o) {
       .integer("threads", o.threads)
       .number("timeout_s", o.timeout_s)
       .number("spin_us", o.spin_us)
-      .number("tick_us", o.tick_us);
+      .number("tick_us", o.tick_us)
+      .boolean("idempotency_keys", o.idempotency_keys)
+      .number("duplicate_fraction", o.duplicate_fraction)
+      .string("duplicate_mode", duplicate_mode_name(o.duplicate_mode))
+      .number("conflict_fraction", o.conflict_fraction);
   if (o.find_max) {
     w.number("find_max_time_s", o.find_max_time_s)
         .number("step_duration_s", o.step_s)
@@ -104,6 +144,7 @@ void write_run(JsonWriter& w, const RunSummary& run) {
   write_percentiles(w, "latency_us", run.latency);
   write_percentiles(w, "send_lag_us", run.send_lag);
   write_counts(w, run.all);
+  if (run.idempotency_keys) write_idempotency(w, run.idempotency);
   w.begin_array("targets");
   for (const TargetSummary& t : run.targets) {
     w.begin_object()

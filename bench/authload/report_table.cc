@@ -52,6 +52,47 @@ std::string counts_block(const TargetStats& s) {
   return out;
 }
 
+std::string duplicates_row(const char* kind, const DuplicateCounts& d) {
+  std::string out = format("  %-11s scheduled %llu  responses %llu  replayed %llu", kind,
+                           ull(d.scheduled), ull(d.responses), ull(d.replayed));
+  if (d.matched + d.mismatched > 0) {
+    out += format(" (same %llu, differing %llu)", ull(d.matched), ull(d.mismatched));
+  }
+  out += format("  409 in use %llu  422 reused %llu  other %llu", ull(d.in_use), ull(d.reused),
+                ull(d.other));
+  if (d.unavailable > 0) out += format("  no original %llu", ull(d.unavailable));
+  return out + "\n";
+}
+
+std::string idempotency_block(const IdempotencyStats& s) {
+  std::string out = format(
+      "  idempotency keyed %llu (fresh keys %llu)  replayed %llu  409 %llu (in use %llu, outcome "
+      "unknown %llu)  422 %llu (reused %llu)  503 store unavailable %llu\n",
+      ull(s.keyed), ull(s.originals), ull(s.replayed), ull(s.http_409), ull(s.in_use),
+      ull(s.outcome_unknown), ull(s.http_422), ull(s.reused), ull(s.store_unavailable));
+  if (s.sequential.scheduled + s.sequential.unavailable > 0) {
+    out += duplicates_row("sequential", s.sequential);
+  }
+  if (s.concurrent.scheduled + s.concurrent.unavailable > 0) {
+    out += duplicates_row("concurrent", s.concurrent);
+  }
+  if (s.conflicting.scheduled + s.conflicting.unavailable > 0) {
+    out += duplicates_row("conflicting", s.conflicting);
+  }
+  if (s.retry_after_missing > 0) {
+    out += format("  409/503 without Retry-After %llu\n", ull(s.retry_after_missing));
+  }
+  if (s.untracked > 0) out += format("  duplicates not checked %llu\n", ull(s.untracked));
+  if (s.failures() > 0) {
+    out += format(
+        "  IDEMPOTENCY FAILURES %llu: replays differing from the original %llu, conflicting "
+        "reuses replayed %llu, keys executed twice %llu\n",
+        ull(s.failures()), ull(s.sequential.mismatched + s.concurrent.mismatched),
+        ull(s.conflicting.replayed), ull(s.executed_twice));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string run_table(const RunSummary& run, const std::string& request_line) {
@@ -62,6 +103,7 @@ std::string run_table(const RunSummary& run, const std::string& request_line) {
       run.target_rate, run.achieved_rate, run.send_window_s, run.connections, run.pipeline,
       run.threads, run.threads == 1 ? "" : "s");
   out += counts_block(run.all);
+  if (run.idempotency_keys) out += idempotency_block(run.idempotency);
   out += format("\n  %-22s %9s %9s %9s %9s %9s %9s\n", "milliseconds", "p50", "p90", "p99", "p99.9",
                 "p99.99", "max");
   out += percentile_row("latency", run.latency);

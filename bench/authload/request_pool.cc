@@ -1,5 +1,7 @@
 #include "bench/authload/request_pool.h"
 
+#include <string_view>
+
 namespace paystream::bench {
 
 std::string build_request(const RequestSpec& spec, const std::string* body) {
@@ -12,6 +14,11 @@ std::string build_request(const RequestSpec& spec, const std::string* body) {
     request += "\r\n";
   }
   return request;
+}
+
+size_t header_insert_offset(const RequestSpec& spec) {
+  return spec.method.size() + 1 + spec.path.size() +
+         std::string_view(" HTTP/1.1\r\nHost: ").size() + spec.host.size() + 2;
 }
 
 std::vector<std::string> build_request_pool(const RequestSpec& spec,

@@ -17,6 +17,9 @@ struct RequestSpec {
 // One request; `body` is sent with Content-Type: application/json and its Content-Length.
 std::string build_request(const RequestSpec& spec, const std::string* body);
 
+// Where a header line can be inserted in every request built from `spec`: right after Host.
+size_t header_insert_offset(const RequestSpec& spec);
+
 // One request per body, or a single body-less request when `bodies` is empty.
 std::vector<std::string> build_request_pool(const RequestSpec& spec,
                                             const std::vector<std::string>& bodies);

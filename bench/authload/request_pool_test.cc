@@ -30,5 +30,15 @@ TEST(RequestPool, OneRequestPerBody) {
   EXPECT_TRUE(pool[2].ends_with("\r\n\r\n[1,2]"));
 }
 
+TEST(RequestPool, HeaderInsertOffsetIsRightAfterHost) {
+  RequestSpec spec{.host = "127.0.0.1:8080", .extra_headers = {"X-A: 1"}};
+  const std::string body = "{}";
+  std::string request = build_request(spec, &body);
+  request.insert(header_insert_offset(spec), "Idempotency-Key: k-1\r\n");
+  EXPECT_EQ(request,
+            "POST /v1/authorize HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nIdempotency-Key: k-1\r\n"
+            "X-A: 1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+}
+
 }  // namespace
 }  // namespace paystream::bench

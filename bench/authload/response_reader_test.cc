@@ -146,6 +146,95 @@ TEST(ResponseReader, SinkCanStopParsing) {
   EXPECT_EQ(sink.count, 1);
 }
 
+TEST(ResponseReader, ReplayHeaderIsReadWhenTracking) {
+  ResponseReader reader(false, true);
+  Collect sink;
+  const std::string bytes = response(200, kApproved, "Idempotent-Replayed: true\r\n") +
+                            response(200, kApproved, "idempotent-replayed:   true  \r\n") +
+                            response(200, kApproved, "Idempotent-Replayed: false\r\n") +
+                            response(200, kApproved, "Idempotent-Replayed: truex\r\n") +
+                            response(200, kApproved, "X-Idempotent-Replayed: true\r\n") +
+                            response(200, kApproved);
+  EXPECT_EQ(reader.feed(bytes.data(), bytes.size(), sink), ResponseReader::Status::ok);
+  ASSERT_EQ(sink.got.size(), 6u);
+  EXPECT_TRUE(sink.got[0].replayed);
+  EXPECT_TRUE(sink.got[1].replayed);
+  for (size_t i = 2; i < 6; ++i) EXPECT_FALSE(sink.got[i].replayed) << i;
+}
+
+TEST(ResponseReader, ReplayHeaderSplitAcrossReads) {
+  ResponseReader reader(false, true);
+  std::vector<bool> replayed;
+  struct Keep : ResponseReader::Sink {
+    bool on_response(const HttpResponse& r) override {
+      replayed->push_back(r.replayed);
+      bodies->emplace_back(r.body);
+      return true;
+    }
+    std::vector<bool>* replayed;
+    std::vector<std::string>* bodies;
+  } sink;
+  std::vector<std::string> bodies;
+  sink.replayed = &replayed;
+  sink.bodies = &bodies;
+  const std::string bytes = response(200, kApproved, "Idempotent-Replayed: true\r\n") +
+                            response(409, R"({"error":"idempotency_key_in_use"})");
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    ASSERT_EQ(reader.feed(bytes.data() + i, 1, sink), ResponseReader::Status::ok) << i;
+  }
+  EXPECT_EQ(replayed, (std::vector<bool>{true, false}));
+  EXPECT_EQ(bodies[0], kApproved) << "the whole body, for comparing replays";
+  EXPECT_EQ(bodies[1], R"({"error":"idempotency_key_in_use"})");
+}
+
+TEST(ResponseReader, RetryAfterIsSeen) {
+  ResponseReader reader(false, true);
+  Collect sink;
+  const std::string bytes = response(409, "{}", "Retry-After: 1\r\n") + response(409, "{}");
+  EXPECT_EQ(reader.feed(bytes.data(), bytes.size(), sink), ResponseReader::Status::ok);
+  ASSERT_EQ(sink.got.size(), 2u);
+  EXPECT_TRUE(sink.got[0].retry_after);
+  EXPECT_FALSE(sink.got[1].retry_after);
+}
+
+TEST(ResponseReader, HeadersAreIgnoredWithoutTracking) {
+  ResponseReader reader(false);
+  Collect sink;
+  const std::string bytes = response(200, kApproved, "Idempotent-Replayed: true\r\n");
+  EXPECT_EQ(reader.feed(bytes.data(), bytes.size(), sink), ResponseReader::Status::ok);
+  ASSERT_EQ(sink.got.size(), 1u);
+  EXPECT_FALSE(sink.got[0].replayed);
+}
+
+TEST(ResponseReader, LongBodiesAreMarkedIncomplete) {
+  const std::string long_body(ResponseReader::kKeptBodyBytes + 1, 'x');
+  const std::string fits(ResponseReader::kKeptBodyBytes, 'y');
+  struct Keep : ResponseReader::Sink {
+    bool on_response(const HttpResponse& r) override {
+      complete.push_back(r.body_complete);
+      sizes.push_back(r.body.size());
+      return true;
+    }
+    std::vector<bool> complete;
+    std::vector<size_t> sizes;
+  } sink;
+  ResponseReader reader(false, true);
+  const std::string bytes = response(200, long_body) + response(200, fits);
+  EXPECT_EQ(reader.feed(bytes.data(), bytes.size(), sink), ResponseReader::Status::ok);
+  EXPECT_EQ(sink.complete, (std::vector<bool>{false, true}));
+  EXPECT_EQ(sink.sizes, (std::vector<size_t>{ResponseReader::kKeptBodyBytes, fits.size()}));
+}
+
+TEST(FindErrorCode, Variants) {
+  EXPECT_EQ(find_error_code(R"({"error":"idempotency_key_in_use","message":"x"})"),
+            "idempotency_key_in_use");
+  EXPECT_EQ(find_error_code("{\"error\" : \"idempotency_key_reused\"}"), "idempotency_key_reused");
+  EXPECT_EQ(find_error_code(R"({"message":"error","error":"circuit_open"})"), "circuit_open");
+  EXPECT_EQ(find_error_code(R"({"status":"approved"})"), "");
+  EXPECT_EQ(find_error_code(R"({"error":null})"), "");
+  EXPECT_EQ(find_error_code(R"({"error":"cut)"), "");
+}
+
 TEST(FindVerdict, Variants) {
   EXPECT_EQ(find_verdict(R"({"status":"approved"})"), Verdict::approved);
   EXPECT_EQ(find_verdict("{\"status\" :\n \"declined\"}"), Verdict::declined);

@@ -76,6 +76,8 @@ RunSummary summarize_run(const RunSpec& spec, const RunResult& result) {
           : 0;
   s.send_window_s = std::max(spec.duration_s, last_send_s);
   s.achieved_rate = static_cast<double>(s.all.sent) / s.send_window_s;
+  s.idempotency_keys = spec.idempotency_keys;
+  s.idempotency = result.idempotency;
   s.latency = percentiles_of(s.all.latency);
   s.send_lag = percentiles_of(s.all.send_lag);
   for (size_t t = 0; t < result.targets.size(); ++t) {

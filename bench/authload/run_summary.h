@@ -51,6 +51,8 @@ struct RunSummary {
   Percentiles latency;
   Percentiles send_lag;
   std::vector<TargetSummary> targets;
+  bool idempotency_keys = false;
+  IdempotencyStats idempotency;
   bool valid = true;
   std::vector<std::string> invalid_reasons;
 };

@@ -16,11 +16,13 @@ uint64_t elapsed(uint64_t from, uint64_t to) {
 
 }  // namespace
 
-TargetLane::TargetLane(uv_loop_t* loop, const LaneConfig& config) : config_(config) {
+TargetLane::TargetLane(uv_loop_t* loop, const LaneConfig& config)
+    : config_(config), key_header_(config.key_prefix) {
   connections_.resize(config.connections);
   for (size_t i = 0; i < connections_.size(); ++i) {
-    connections_[i].connection = std::make_unique<ClientConnection>(
-        loop, *this, config.address, config.head_requests, static_cast<uint32_t>(i));
+    connections_[i].connection =
+        std::make_unique<ClientConnection>(loop, *this, config.address, config.head_requests,
+                                           static_cast<uint32_t>(i), config.keys != nullptr);
   }
 }
 
@@ -68,7 +70,7 @@ void TargetLane::pump() {
   do {
     pump_again_ = false;
     while (!waiting_.empty()) {
-      ClientConnection* connection = take_free_slot();
+      ClientConnection* connection = take_free_slot(connection_to_avoid(waiting_.front()));
       if (connection == nullptr) break;
       InFlight request = waiting_.front();
       waiting_.pop_front();
@@ -81,10 +83,31 @@ void TargetLane::pump() {
         stats_.last_send_ns = now;
       }
       request.sent_ns = now;
-      connection->send((*config_.requests)[request.pool_index], request);
+      send(*connection, request);
     }
   } while (pump_again_);
   pumping_ = false;
+}
+
+void TargetLane::send(ClientConnection& connection, const InFlight& request) {
+  const std::string& bytes = (*config_.requests)[request.pool_index];
+  if (request.keyed.role == KeyRole::none) {
+    connection.send(bytes, request);
+    return;
+  }
+  config_.keys->on_sent(request.keyed, tracker_tag(connection.id()));
+  const std::string_view all = bytes;
+  connection.send(all.substr(0, config_.key_offset), key_header_.line(request.keyed.key),
+                  all.substr(config_.key_offset), request);
+}
+
+uint32_t TargetLane::connection_to_avoid(const InFlight& request) const {
+  constexpr uint32_t kNone = KeyTracker::kNoConnection;
+  // A concurrent duplicate goes out on another connection than its original, when there is one.
+  if (request.keyed.role != KeyRole::concurrent || connections_.size() < 2) return kNone;
+  const uint32_t tag = config_.keys->original_connection(request.keyed);
+  if (tag == kNone || tag >> 24 != config_.index) return kNone;
+  return tag & 0xffffff;
 }
 
 void TargetLane::add_free_slots(ClientConnection& connection) {
@@ -96,10 +119,17 @@ void TargetLane::add_free_slots(ClientConnection& connection) {
   }
 }
 
-ClientConnection* TargetLane::take_free_slot() {
-  while (!free_slots_.empty()) {
-    Slot& slot = connections_[free_slots_.front()];
+ClientConnection* TargetLane::take_free_slot(uint32_t avoid) {
+  size_t passed = 0;  // entries of `avoid`, moved to the back
+  while (free_slots_.size() > passed) {
+    const uint32_t id = free_slots_.front();
     free_slots_.pop_front();
+    if (id == avoid) {
+      free_slots_.push_back(id);
+      ++passed;
+      continue;
+    }
+    Slot& slot = connections_[id];
     --slot.queued_tokens;
     // Entries of a connection that closed since are stale: skip them.
     ClientConnection& connection = *slot.connection;
@@ -110,6 +140,7 @@ ClientConnection* TargetLane::take_free_slot() {
 
 void TargetLane::fail(const InFlight& request, ErrorKind kind) {
   if (request.measured) stats_.record_error(kind);
+  if (request.keyed.role != KeyRole::none) config_.keys->on_failed(request.keyed);
 }
 
 void TargetLane::fail_waiting(ErrorKind kind) {
@@ -135,6 +166,7 @@ void TargetLane::on_connected(ClientConnection& connection) {
 void TargetLane::on_response(ClientConnection& connection, const InFlight& request,
                              const HttpResponse& response, uint64_t now_ns) {
   const uint64_t latency = elapsed(request.scheduled_ns, now_ns);
+  bool counted = false;
   if (request.measured && request.expired) {
     ++stats_.late_responses;
   } else if (request.measured && latency > config_.timeout_ns) {
@@ -145,6 +177,10 @@ void TargetLane::on_response(ClientConnection& connection, const InFlight& reque
     stats_.record_response(response.status, latency);
     if (response.verdict == Verdict::approved) ++stats_.approved;
     if (response.verdict == Verdict::declined) ++stats_.declined;
+    counted = true;
+  }
+  if (request.keyed.role != KeyRole::none) {
+    config_.keys->on_response(request.keyed, response, request.measured, counted);
   }
   add_free_slots(connection);
   pump();

@@ -5,12 +5,14 @@
 #include <uv.h>
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bench/authload/client_connection.h"
+#include "bench/authload/idempotency_keys.h"
+#include "bench/authload/key_tracker.h"
+#include "bench/authload/ring_queue.h"
 #include "bench/authload/target_stats.h"
 
 namespace paystream::bench {
@@ -22,6 +24,11 @@ struct LaneConfig {
   size_t pipeline = 1;
   bool head_requests = false;
   uint64_t timeout_ns = 5'000'000'000;
+  // Idempotency keys (null: off). The tracker is the thread's, shared by its lanes.
+  KeyTracker* keys = nullptr;
+  std::string key_prefix;
+  size_t key_offset = 0;  // where the key header goes in each prepared request
+  uint32_t index = 0;     // this lane's target: names its connections to the tracker
 };
 
 class TargetLane final : public ConnectionOwner {
@@ -68,7 +75,11 @@ class TargetLane final : public ConnectionOwner {
 
   void pump();
   void add_free_slots(ClientConnection& connection);
-  ClientConnection* take_free_slot();
+  // A free slot on any connection but `avoid` (a connection id, or none).
+  ClientConnection* take_free_slot(uint32_t avoid);
+  uint32_t connection_to_avoid(const InFlight& request) const;
+  void send(ClientConnection& connection, const InFlight& request);
+  uint32_t tracker_tag(uint32_t connection_id) const { return config_.index << 24 | connection_id; }
   void fail(const InFlight& request, ErrorKind kind);
   bool reachable() const;  // some connection is up or being opened
   void note_first_attempt(Slot& slot);
@@ -76,9 +87,10 @@ class TargetLane final : public ConnectionOwner {
   void fail_waiting(ErrorKind kind);
 
   LaneConfig config_;
+  KeyHeader key_header_;
   std::vector<Slot> connections_;
-  std::deque<uint32_t> free_slots_;  // one entry per free pipeline slot: round-robin order
-  std::deque<InFlight> waiting_;
+  RingQueue<uint32_t> free_slots_;  // one entry per free pipeline slot: round-robin order
+  RingQueue<InFlight> waiting_;
   TargetStats stats_;
   size_t first_attempts_done_ = 0;
   size_t connected_ever_ = 0;

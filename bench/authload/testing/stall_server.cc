@@ -10,6 +10,14 @@
 //   CLOSE_EVERY     every Nth answer on a connection says `Connection: close`; the server then
 //                   shuts down its side and discards what the client still sends until it
 //                   closes (default 0: never)
+//   IDEMPOTENCY     1: answer requests with an Idempotency-Key as the service's contract says
+//                   (docs/api.md), keys kept in memory for the whole run: the first request
+//                   with a key is executed; the same key and body again gets the stored answer
+//                   with `Idempotent-Replayed: true` once that one is sent, 409
+//                   idempotency_key_in_use with Retry-After before; another body gets 422
+//                   idempotency_key_reused. 2: the same, but each replayed body has one byte
+//                   changed (a broken store, for testing the client's check). Default 0: keys
+//                   are ignored.
 // Logs {"msg":"listening","port":N} on stderr; exits on SIGTERM or SIGINT.
 
 #include <arpa/inet.h>
@@ -17,6 +25,7 @@
 
 #include <csignal>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -26,6 +35,7 @@
 #include <deque>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "base/ascii.h"
 #include "base/clock.h"
@@ -37,9 +47,25 @@ struct Settings {
   uint64_t stall_every_ms = 1000;
   uint64_t delay_ms = 0;
   uint64_t close_every = 0;
+  uint64_t idempotency = 0;
 };
 Settings settings;
 uint64_t answered = 0;
+
+// What a request is answered with, decided when it arrives.
+enum class Kind { execute, replay, in_use, reused };
+struct Pending {
+  Kind kind = Kind::execute;
+  std::string key;  // empty: no key
+  uint64_t due_ms = 0;
+};
+
+struct StoredKey {
+  std::string request_body;
+  bool done = false;
+  std::string answer_body;
+};
+std::unordered_map<std::string, StoredKey> stored_keys;
 
 uint64_t env_number(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);
@@ -74,20 +100,83 @@ void stall_if_due() {
   next_stall_ns = now + settings.stall_every_ms * 1'000'000u;
 }
 
-std::string answer(bool close) {
-  // Nine approvals for one decline, as the authorize endpoint would.
-  const char* body = ++answered % 10 == 0 ? R"({"transaction_id":"txn_t","status":"declined"})"
-                                          : R"({"transaction_id":"txn_t","status":"approved"})";
-  return std::string("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n") +
-         (close ? "Connection: close\r\n" : "") +
-         "Content-Length: " + std::to_string(std::strlen(body)) + "\r\n\r\n" + body;
+std::string executed_body() {
+  // Nine approvals for one decline, as the authorize endpoint would; with keys, every answer
+  // has its own transaction id, so a second execution is visible.
+  const bool declined = ++answered % 10 == 0;
+  const std::string id = settings.idempotency > 0 ? "txn_" + std::to_string(answered) : "txn_t";
+  return R"({"transaction_id":")" + id + R"(","status":")" + (declined ? "declined" : "approved") +
+         "\"}";
+}
+
+std::string answer(bool close, const Pending& pending) {
+  std::string status = "200 OK";
+  std::string headers;
+  std::string body;
+  switch (pending.kind) {
+    case Kind::execute:
+      body = executed_body();
+      if (!pending.key.empty()) {
+        StoredKey& stored = stored_keys[pending.key];
+        stored.done = true;
+        stored.answer_body = body;
+      }
+      break;
+    case Kind::replay:
+      body = stored_keys[pending.key].answer_body;
+      if (settings.idempotency == 2) body.back() = ' ';
+      headers = "Idempotent-Replayed: true\r\n";
+      break;
+    case Kind::in_use:
+      status = "409 Conflict";
+      headers = "Retry-After: 1\r\n";
+      body =
+          R"({"error":"idempotency_key_in_use","message":"a request with this key is in flight"})";
+      break;
+    case Kind::reused:
+      status = "422 Unprocessable Content";
+      body =
+          R"({"error":"idempotency_key_reused","message":"this key was used for another request"})";
+      break;
+  }
+  return "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\n" + headers +
+         (close ? "Connection: close\r\n" : "") + "Content-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+// The value of the Idempotency-Key header in a request head; empty if none.
+std::string key_of(std::string_view head) {
+  constexpr std::string_view kName = "\r\nidempotency-key:";
+  for (size_t at = 0; at + kName.size() <= head.size(); ++at) {
+    if (!base::equals_ignore_case(head.substr(at, kName.size()), kName)) continue;
+    const size_t start = at + kName.size();
+    const size_t end = std::min(head.find("\r\n", start), head.size());
+    return std::string(base::trim(head.substr(start, end - start), base::kSpaceTab));
+  }
+  return {};
+}
+
+Pending decide(std::string_view head, std::string_view body) {
+  Pending pending;
+  if (settings.idempotency == 0) return pending;
+  pending.key = key_of(head);
+  if (pending.key.empty()) return pending;
+  auto [it, fresh] = stored_keys.try_emplace(pending.key);
+  if (fresh) {
+    it->second.request_body = body;
+  } else if (it->second.request_body != body) {
+    pending.kind = Kind::reused;
+  } else {
+    pending.kind = it->second.done ? Kind::replay : Kind::in_use;
+  }
+  return pending;
 }
 
 struct Client {
   uv_tcp_t tcp;
   uv_timer_t delay_timer;
   std::string input;
-  std::deque<uint64_t> due_ms;  // answers waiting for DELAY_MS, in arrival order
+  std::deque<Pending> due;  // answers waiting for DELAY_MS, in arrival order
   uint64_t answers = 0;
   uv_shutdown_t shutdown_req;
   int open_handles = 2;
@@ -112,9 +201,9 @@ void close_client(Client* c) {
   uv_close(reinterpret_cast<uv_handle_t*>(&c->delay_timer), release);
 }
 
-void send_answer(Client* c) {
+void send_answer(Client* c, const Pending& pending) {
   const bool close = settings.close_every > 0 && ++c->answers % settings.close_every == 0;
-  auto* w = new Write{{}, answer(close)};
+  auto* w = new Write{{}, answer(close, pending)};
   w->req.data = w;
   uv_buf_t buf = uv_buf_init(w->bytes.data(), static_cast<unsigned>(w->bytes.size()));
   uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &buf, 1,
@@ -123,7 +212,7 @@ void send_answer(Client* c) {
     // Shut down, not close: a close with unread requests would reset the connection and could
     // destroy the answer before the client reads it.
     c->done_writing = true;
-    c->due_ms.clear();
+    c->due.clear();
     uv_shutdown(&c->shutdown_req, reinterpret_cast<uv_stream_t*>(&c->tcp), nullptr);
   }
 }
@@ -131,12 +220,13 @@ void send_answer(Client* c) {
 void send_due(uv_timer_t* t) {
   auto* c = static_cast<Client*>(t->data);
   const uint64_t now = monotonic_ms();
-  while (!c->done_writing && !c->due_ms.empty() && c->due_ms.front() <= now) {
-    c->due_ms.pop_front();
-    send_answer(c);
+  while (!c->done_writing && !c->due.empty() && c->due.front().due_ms <= now) {
+    const Pending pending = std::move(c->due.front());
+    c->due.pop_front();
+    send_answer(c, pending);
   }
-  if (!c->done_writing && !c->due_ms.empty())
-    uv_timer_start(t, send_due, c->due_ms.front() - now, 0);
+  if (!c->done_writing && !c->due.empty())
+    uv_timer_start(t, send_due, c->due.front().due_ms - now, 0);
 }
 
 size_t content_length(std::string_view head) {
@@ -153,14 +243,15 @@ size_t content_length(std::string_view head) {
   return 0;
 }
 
-void on_request(Client* c) {
+void on_request(Client* c, Pending pending) {
   stall_if_due();
   if (settings.delay_ms == 0) {
-    send_answer(c);
+    send_answer(c, pending);
     return;
   }
-  c->due_ms.push_back(monotonic_ms() + settings.delay_ms);
-  if (c->due_ms.size() == 1) uv_timer_start(&c->delay_timer, send_due, settings.delay_ms, 0);
+  pending.due_ms = monotonic_ms() + settings.delay_ms;
+  c->due.push_back(std::move(pending));
+  if (c->due.size() == 1) uv_timer_start(&c->delay_timer, send_due, settings.delay_ms, 0);
 }
 
 void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
@@ -178,11 +269,13 @@ void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   for (;;) {
     const size_t head_end = c->input.find("\r\n\r\n");
     if (head_end == std::string::npos) return;
-    const size_t total =
-        head_end + 4 + content_length(std::string_view(c->input).substr(0, head_end));
+    const std::string_view head = std::string_view(c->input).substr(0, head_end);
+    const size_t total = head_end + 4 + content_length(head);
     if (c->input.size() < total) return;
+    Pending pending =
+        decide(head, std::string_view(c->input).substr(head_end + 4, total - head_end - 4));
     c->input.erase(0, total);
-    on_request(c);
+    on_request(c, std::move(pending));
     if (c->done_writing) return;
   }
 }
@@ -214,6 +307,7 @@ int main() {
   settings.stall_every_ms = env_number("STALL_EVERY_MS", 1000);
   settings.delay_ms = env_number("DELAY_MS", 0);
   settings.close_every = env_number("CLOSE_EVERY", 0);
+  settings.idempotency = env_number("IDEMPOTENCY", 0);
   const uint64_t port = env_number("PORT", 0);
 
   uv_loop_t* loop = uv_default_loop();
