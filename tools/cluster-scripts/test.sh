@@ -137,18 +137,19 @@ for want in "minikube start -p paystream" "--cpus=14" "--extra-config=kubelet.cp
   "image build -t ghcr.io/paystream/authload:0.1.0 -f Containerfile --build-opt=target=authload" \
   "externalsecret/auth-service-secrets" "status auth-service -n paystream" \
   "get endpointslices -l kubernetes.io/service-name=kubernetes" "-n vault get networkpolicy vault" \
-  "-n monitoring get networkpolicy prometheus" "externalsecret/alertmanager-receivers"; do
+  "-n monitoring get networkpolicy prometheus" "externalsecret/alertmanager-receivers" \
+  "-n redis wait --for=condition=Ready externalsecret/redis-auth" "-n redis rollout status deployment/redis"; do
   grep -qF -- "$want" <<<"$out" || missing+=("$want")
 done
 check "cluster-up plan names the pinned versions and every component" ${#missing[@]} "missing: ${missing[*]}"
 order=()
-for dir in dev/vault/ monitoring/ istio-ingress/ paystream-staging/ "paystream/"; do
+for dir in dev/vault/ dev/redis/ monitoring/ istio-ingress/ paystream-staging/ "paystream/"; do
   order+=("$(grep -n -- "apply -f $root/k8s/$dir\$" <<<"$out" | head -n 1 | cut -d: -f1)")
 done
 sorted="$(printf '%s\n' "${order[@]}" | sort -n | tr '\n' ' ')"
 in_order=1
-[[ "${order[*]}" != *" "" "* && -n "${order[4]}" && "$sorted" == "${order[*]} " ]] && in_order=0
-check "cluster-up applies k8s/ in order: dev/vault, monitoring, istio-ingress, staging, production" $in_order "lines: ${order[*]}"
+[[ "${order[*]}" != *" "" "* && -n "${order[5]}" && "$sorted" == "${order[*]} " ]] && in_order=0
+check "cluster-up applies k8s/ in order: dev/vault, dev/redis, monitoring, istio-ingress, staging, production" $in_order "lines: ${order[*]}"
 reset_calls
 out="$(tools/cluster-up --dry-run --profile reduced 2>&1)"
 scales=$(grep -c -- "scale rollout/auth-service --replicas=1" <<<"$out")

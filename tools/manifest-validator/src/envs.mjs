@@ -13,7 +13,9 @@
 // Overlays (config.yaml environments.overlays.<mirror>): after the rewrite, each op
 // changes one document of one file: set a value, add one to a list, remove a key or list
 // item. applyOverlayToObject works on plain objects (checking); sync-staging.mjs applies
-// the same ops to the YAML documents (generating, comments kept).
+// the same ops to the YAML documents (generating, comments kept). Setting a whole list
+// item that has a name (an env variable) must keep that name, so an index that moved
+// with an insertion fails instead of overwriting another item.
 export function overlaysFor(envs, mirror, file) {
   return ((envs.overlays || {})[mirror] || []).filter((o) => o.file === file);
 }
@@ -31,7 +33,12 @@ export function applyOverlayToObject(obj, o) {
     cur = cur[k];
     if (cur === undefined || cur === null || typeof cur !== "object") throw new Error(`overlay ${o.op} ${o.path.join("/")}: no such path`);
   }
-  if (o.op === "set") cur[last] = structuredClone(o.value);
+  if (o.op === "set") {
+    const was = cur[last];
+    if (was && typeof was === "object" && was.name !== undefined && o.value && o.value.name !== was.name)
+      throw new Error(`overlay set ${o.path.join("/")}: that item is "${was.name}", not "${o.value.name}" (the list moved: update the index)`);
+    cur[last] = structuredClone(o.value);
+  }
   else if (o.op === "add") {
     if (!Array.isArray(cur)) throw new Error(`overlay add ${o.path.join("/")}: not a list`);
     cur.push(structuredClone(o.value));

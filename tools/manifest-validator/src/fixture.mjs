@@ -4,7 +4,8 @@
 //   fixture.yaml
 //     description: what is broken
 //     expect: [fragments]   one ERROR line must contain all of them (file, document,
-//                           path, message)
+//                           path, message); or [[fragments], ...] for several defects
+//                           in one copy, each group matched by some ERROR line
 //     patches:              text edits on the copy (first occurrence unless all: true)
 //       - {file: paystream/90-rollout.yaml, replace: "...", with: "..."}
 //   files/...               manifests added to (or replacing files of) the copy

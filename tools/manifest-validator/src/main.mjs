@@ -17,6 +17,7 @@ import { checkGrafana } from "./checks/grafana.mjs";
 import { checkAlerting } from "./checks/alerting.mjs";
 import { checkApiServerEgress } from "./checks/apiserver.mjs";
 import { checkMeshScrape } from "./checks/mesh-scrape.mjs";
+import { checkIdempotencyStore } from "./checks/idempotency.mjs";
 import { checkEnvironments } from "./envs.mjs";
 import { checkYamllint, checkWorkflows } from "./checks/external.mjs";
 
@@ -92,6 +93,7 @@ async function main() {
   checkApiServerEgress(ctx);
   checkCanaryAnalysis(ctx);
   const { imageRepo } = checkService(ctx);
+  checkIdempotencyStore(ctx);
   checkEnvironments(ctx);
   checkPrometheus(ctx);
   checkAlerting(ctx);

@@ -22,7 +22,13 @@ function applyOverlays(text, ops, file) {
   for (const o of ops) {
     const doc = docs.find((d) => d.get("kind") === o.kind && d.getIn(["metadata", "name"]) === o.name);
     if (!doc) throw new Error(`overlay: ${file} has no ${o.kind}/${o.name}`);
-    if (o.op === "set") doc.setIn(o.path, doc.createNode(o.value));
+    if (o.op === "set") {
+      const was = doc.getIn(o.path);
+      const wasName = was && typeof was.get === "function" ? was.get("name") : undefined;
+      if (wasName !== undefined && o.value && o.value.name !== wasName)
+        throw new Error(`overlay: ${file} ${o.kind}/${o.name} ${o.path.join("/")} is "${wasName}", not "${o.value.name}" (the list moved: update the index)`);
+      doc.setIn(o.path, doc.createNode(o.value));
+    }
     else if (o.op === "add") doc.addIn(o.path, doc.createNode(o.value));
     else if (o.op === "remove") {
       if (!doc.hasIn(o.path)) throw new Error(`overlay: ${file} ${o.kind}/${o.name} has no ${o.path.join("/")}`);

@@ -2,6 +2,7 @@
 // routes, DestinationRules and namespaces around them must look like.
 import fs from "node:fs";
 import { podTemplate, allContainers, cpuMillis, bytes, envValue, parseImage, durationMs, mapSelectorMatches } from "../k8s.mjs";
+import { isKeyHeaderName, isKeyHeaderMatch, isKeyedRule } from "./idempotency.mjs";
 
 // docs/config.md lists every environment variable in a table whose first column holds
 // the name in backticks: | `PORT` | 8080 | ... |
@@ -172,25 +173,48 @@ function routeTargetsService(ctx, route, serviceNames) {
 
 function checkRoutes(ctx, serviceNames, processorTimeoutMs) {
   const allowed = ctx.config.service.routes;
+  const idem = ctx.config.service.idempotency || {};
+  const key = idem.header || {};
+  const codes = idem.retryCodes || [];
+  const sameRequest = (a, b) => a.method === b.method && a.path && b.path && a.path.type === b.path.type && a.path.value === b.path.value;
   for (const r of ctx.of("HTTPRoute")) {
     if (!routeTargetsService(ctx, r, serviceNames)) continue;
-    (r.obj.spec.rules || []).forEach((rule, ri) => {
+    const rules = r.obj.spec.rules || [];
+    rules.forEach((rule, ri) => {
       const p = `/spec/rules/${ri}`;
       const matches = rule.matches || [];
       if (!matches.length) ctx.error(r, `${p}/matches`, "a rule without matches routes every path (probes, admin); match the public API only");
       matches.forEach((m, mi) => {
         const ok = allowed.some((a) => m.method === a.method && m.path && m.path.type === "Exact" && m.path.value === a.path);
         if (!ok) ctx.error(r, `${p}/matches/${mi}`, `only ${allowed.map((a) => `${a.method} ${a.path}`).join(" and ")} may be routed (Exact path and method), found ${m.method || "any method"} ${m.path ? `${m.path.type} ${m.path.value}` : "any path"}`);
+        (m.headers || []).forEach((h, hi) => {
+          if (!isKeyHeaderName(h, key)) ctx.error(r, `${p}/matches/${mi}/headers/${hi}`, `only the ${key.name} header may select a rule (found ${h.name})`);
+          else if (!isKeyHeaderMatch(h, key))
+            ctx.error(r, `${p}/matches/${mi}/headers/${hi}`, `match ${key.name} as ${key.type} "${key.value}" (present and non-empty: an empty key is a 400, never a keyed request), found ${h.type || "Exact"} "${h.value}"`);
+        });
       });
       const to = rule.timeouts || {};
       const req = durationMs(to.request);
       if (!to.request) ctx.error(r, `${p}/timeouts/request`, "a request timeout is required");
       else if (!Number.isNaN(processorTimeoutMs) && !(req > processorTimeoutMs)) ctx.error(r, `${p}/timeouts/request`, `request timeout ${to.request} must exceed PROCESSOR_TIMEOUT_MS (${processorTimeoutMs} ms)`);
       if (to.backendRequest) ctx.error(r, `${p}/timeouts/backendRequest`, "no per-try timeout: a timed-out attempt may have been processed, so it must not be retried");
+      const keyed = isKeyedRule(rule, key);
       if (rule.retry) {
-        if ((rule.retry.codes || []).length) ctx.error(r, `${p}/retry/codes`, "retrying on status codes re-sends authorizations a pod may have processed; retry only connection failures (no codes)");
+        const got = rule.retry.codes || [];
+        if (got.length && !keyed)
+          ctx.error(r, `${p}/retry/codes`, `retrying on status codes re-sends authorizations a pod may have processed; only a rule that matches the ${key.name} header may list codes (the key makes the retry safe), this one retries connection failures only (no codes)`);
+        else if (got.length && (got.length !== codes.length || !codes.every((c) => got.includes(c))))
+          ctx.error(r, `${p}/retry/codes`, `a keyed rule retries on ${codes.join(", ")} only (the service's "not executed" answers), found ${got.join(", ")}`);
         if (!(rule.retry.attempts <= 2)) ctx.error(r, `${p}/retry/attempts`, "at most 2 retries");
       } else ctx.error(r, `${p}/retry`, "set retry (attempts, no codes) explicitly: without it Istio's default policy also retries 503 responses");
+      // The keyed rule goes first: read in order, an unkeyed rule before it would take
+      // the same requests (Gateway API precedence agrees, it prefers more header matches).
+      if (keyed)
+        for (let rj = 0; rj < ri; rj++) {
+          if (isKeyedRule(rules[rj], key)) continue;
+          if ((rules[rj].matches || []).some((a) => matches.some((b) => sameRequest(a, b))))
+            ctx.error(r, p, `the rule matching the ${key.name} header must come before rule ${rj}, the unkeyed rule for the same request`);
+        }
     });
   }
 }
