@@ -2,8 +2,8 @@
 // POST /v1/authorize on one reactor: the core pipeline (core/authorize_pipeline.h)
 // wired to this reactor. The handler hands each request to the pipeline, arms a
 // timer when the pipeline asks to be woken, runs the idempotency store operations it
-// asks for, sends the answer and writes the log lines the pipeline reports. It is a service of its reactor, which destroys it
-// (and its timers) before closing its loop.
+// asks for, sends the answer and writes the log lines the pipeline reports. It is a service of its
+// reactor, which destroys it (and its timers) before closing its loop.
 
 #include <cstdint>
 #include <memory>

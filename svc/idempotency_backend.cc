@@ -34,8 +34,7 @@ IdempotencyBackend::IdempotencyBackend(core::EmbeddedStore& store, ReplyCallback
   existing_.reserve(core::kMaxStoreValueBytes);
 }
 
-IdempotencyBackend::IdempotencyBackend(net::RedisClient& redis, ReplyCallback callback,
-                                       void* owner)
+IdempotencyBackend::IdempotencyBackend(net::RedisClient& redis, ReplyCallback callback, void* owner)
     : redis_(&redis), callback_(callback), owner_(owner) {}
 
 void IdempotencyBackend::run(const core::StoreCall& call, uint32_t index) {
@@ -93,9 +92,10 @@ void IdempotencyBackend::run_redis(const core::StoreCall& call, uint32_t index) 
       break;
     }
     case core::StoreOp::complete: {
-      const std::string_view args[] = {
-          "EVALSHA", redis_->script_sha(kCompleteScriptIndex), "1", key_text, call.claim,
-          call.answer, ttl_text};
+      const std::string_view args[] = {"EVALSHA",  redis_->script_sha(kCompleteScriptIndex),
+                                       "1",        key_text,
+                                       call.claim, call.answer,
+                                       ttl_text};
       redis_->command(args, on_redis_reply, this, tag);
       break;
     }

@@ -63,13 +63,16 @@ struct Backend {
 class Idempotency : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    EnvVars env = {{"LATENCY_BASE_MS", "60"},  {"LATENCY_JITTER_MS", "0"},
-                   {"SUCCESS_RATE", "1"},      {"LOG_LEVEL", "warn"},
+    EnvVars env = {{"LATENCY_BASE_MS", "60"},
+                   {"LATENCY_JITTER_MS", "0"},
+                   {"SUCCESS_RATE", "1"},
+                   {"LOG_LEVEL", "warn"},
                    {"IDEMPOTENCY_TTL_S", "600"}};
     size_t processes = 1;
     if (GetParam().redis) {
       ASSERT_TRUE(redis_.start()) << redis_.log_text();
-      env.emplace_back("IDEMPOTENCY_REDIS_URL", "redis://127.0.0.1:" + std::to_string(redis_.port()));
+      env.emplace_back("IDEMPOTENCY_REDIS_URL",
+                       "redis://127.0.0.1:" + std::to_string(redis_.port()));
       env.emplace_back("IDEMPOTENCY_REDIS_PASSWORD_FILE",
                        write_secret("redis-password", "a-redis-password"));
       env.emplace_back("IDEMPOTENCY_HMAC_KEY_FILE",
@@ -153,7 +156,9 @@ TEST_P(Idempotency, ConcurrentDuplicatesExecuteOnceAndReplayByteForByte) {
       ASSERT_TRUE(again);
       EXPECT_EQ(again->status, 200);
       EXPECT_EQ(again->header("Idempotent-Replayed"), "true");
-      if (!first_body.empty()) EXPECT_EQ(again->body, first_body);
+      if (!first_body.empty()) {
+        EXPECT_EQ(again->body, first_body);
+      }
       first_body = again->body;
     }
   }

@@ -8,8 +8,8 @@
 
 #include "base/clock.h"
 #include "base/file.h"
-#include "core/secret_text.h"
 #include "core/fault_state.h"
+#include "core/secret_text.h"
 #include "net/cpu_count.h"
 #include "net/log.h"
 #include "net/memory_bound.h"
@@ -286,9 +286,9 @@ void Service::log_memory_budget() const {
   // The embedded idempotency store is allocated once, at its bound.
   const uint64_t store_bytes =
       idempotency_store_ ? static_cast<uint64_t>(config_.idempotency_max_bytes) : 0;
-  budget.worst_case_bytes = std::min(budget.worst_case_bytes,
-                                     std::numeric_limits<uint64_t>::max() - store_bytes) +
-                            store_bytes;
+  budget.worst_case_bytes =
+      std::min(budget.worst_case_bytes, std::numeric_limits<uint64_t>::max() - store_bytes) +
+      store_bytes;
   if (limit.kind == net::MemoryLimitKind::limited) {
     budget.exceeds_limit = budget.worst_case_bytes > limit.bytes;
   }
