@@ -66,7 +66,6 @@ class Idempotency : public ::testing::TestWithParam<Backend> {
     EnvVars env = {{"LATENCY_BASE_MS", "60"},
                    {"LATENCY_JITTER_MS", "0"},
                    {"SUCCESS_RATE", "1"},
-                   {"LOG_LEVEL", "warn"},
                    {"IDEMPOTENCY_TTL_S", "600"}};
     size_t processes = 1;
     if (GetParam().redis) {
@@ -283,10 +282,8 @@ INSTANTIATE_TEST_SUITE_P(Stores, IdempotencyRedis, ::testing::Values(Backend{"re
 // The embedded store: a key ends with its TTL, counted from completion.
 TEST(IdempotencyEmbedded, KeyExpiresAfterItsTtl) {
   Authd authd;
-  ASSERT_TRUE(authd.start({{"LATENCY_BASE_MS", "0"},
-                           {"LATENCY_JITTER_MS", "0"},
-                           {"IDEMPOTENCY_TTL_S", "1"},
-                           {"LOG_LEVEL", "warn"}}));
+  ASSERT_TRUE(authd.start(
+      {{"LATENCY_BASE_MS", "0"}, {"LATENCY_JITTER_MS", "0"}, {"IDEMPOTENCY_TTL_S", "1"}}));
   ASSERT_EQ(keyed_post(authd, "short-lived", body_for("Shop"))->status, 200);
   EXPECT_EQ(keyed_post(authd, "short-lived", body_for("Shop"))->header("Idempotent-Replayed"),
             "true");
