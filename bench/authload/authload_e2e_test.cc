@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <simdjson.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -264,6 +265,36 @@ TEST_F(AuthLoad, DuplicatesAreCheckedAgainstTheirOriginal) {
   EXPECT_EQ(r.number("/idempotency/replayed"),
             sequential + r.number("/idempotency/concurrent/replayed"));
   EXPECT_EQ(r.number("/requests/responses"), 1000);
+}
+
+TEST_F(AuthLoad, DuplicatesAgainstTheRealServiceAreReplayedOrRefused) {
+  // The real paystream-authd with its embedded store, two reactors: every sequential
+  // duplicate replayed byte for byte, concurrent ones 409 (or an early replay), conflicting
+  // reuses 422, nothing executed twice.
+  ChildProcess authd;
+  const net::testing::ListeningPorts ports =
+      net::testing::start_on_ephemeral_ports(authd, "PAYSTREAM_AUTHD",
+                                             {{"REACTORS", "2"},
+                                              {"LATENCY_BASE_MS", "20"},
+                                              {"LATENCY_JITTER_MS", "0"},
+                                              {"SUCCESS_RATE", "0.9"}});
+  ASSERT_GT(ports.port, 0) << authd.stderr_text();
+  const Report r =
+      run({"--target", target(ports.port), "--rate", "800", "--duration", "1", "--warmup", "0.2",
+           "--connections", "64", "--threads", "2", "--quiet", "--idempotency-keys",
+           "--duplicate-fraction", "0.2", "--conflict-fraction", "0.05"});
+  ASSERT_EQ(r.exit_code, 0) << r.log;
+  EXPECT_EQ(r.number("/idempotency/failures"), 0);
+  EXPECT_EQ(r.number("/idempotency/executed_twice"), 0);
+  EXPECT_EQ(r.number("/idempotency/retry_after_missing"), 0);
+  const double sequential = r.number("/idempotency/sequential/responses");
+  EXPECT_GT(sequential, 30);
+  EXPECT_EQ(r.number("/idempotency/sequential/matched"), sequential);
+  EXPECT_GT(r.number("/idempotency/conflicting/reused"), 10);
+  EXPECT_EQ(r.number("/idempotency/conflicting/replayed"), 0);
+  EXPECT_EQ(r.number("/idempotency/store_unavailable"), 0);
+  authd.send_signal(SIGTERM);
+  EXPECT_EQ(authd.wait_exit(), 0);
 }
 
 TEST_F(AuthLoad, ReplayDifferingFromTheOriginalFailsTheRun) {
