@@ -90,7 +90,22 @@ MetricFamily duration_family(const core::MergedMetrics& merged, const std::strin
 }
 
 void add_idempotency_families(std::vector<MetricFamily>& families,
-                              const core::MergedMetrics& merged) {
+                              const core::MergedMetrics& merged,
+                              const IdempotencyStoreMetrics& store) {
+  families.push_back(single("auth_idempotency_store_entries",
+                            "Keys held by the embedded idempotency store (0 with Redis).",
+                            MetricType::Gauge, static_cast<double>(store.entries)));
+  families.push_back(single("auth_idempotency_store_capacity",
+                            "Keys the embedded idempotency store can hold (0 with Redis).",
+                            MetricType::Gauge, static_cast<double>(store.capacity)));
+  families.push_back(single("auth_idempotency_store_evictions_total",
+                            "Completed keys the embedded store dropped before their TTL to make "
+                            "room; a retry of one of them would be executed again.",
+                            MetricType::Counter, static_cast<double>(store.evictions)));
+  families.push_back(single("auth_idempotency_store_oldest_completed_age_seconds",
+                            "Age of the oldest completed key the embedded store still holds: "
+                            "how long answers are really kept.",
+                            MetricType::Gauge, store.oldest_completed_age_seconds));
   MetricFamily requests{"auth_idempotency_requests_total",
                         "Authorize requests with an Idempotency-Key, by what the store answered.",
                         MetricType::Counter,
@@ -230,7 +245,8 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   families.reserve(20);
   families.push_back(requests_family(merged, s.build.version));
   families.push_back(duration_family(merged, s.build.version));
-  add_idempotency_families(families, merged);
+  add_idempotency_families(families, merged,
+                           s.idempotency_store ? s.idempotency_store() : IdempotencyStoreMetrics{});
   families.push_back(single("auth_success_rate",
                             "approved / (approved + declined) over the last 60 s; 1 when idle.",
                             MetricType::Gauge, core::windowed_success_rate(merged)));

@@ -33,6 +33,14 @@ struct FaultMetrics {
   core::ProcessorParameters effective;  // what the simulated processor runs with now
 };
 
+// The embedded idempotency store's occupancy (zeros with Redis, which reports its own).
+struct IdempotencyStoreMetrics {
+  uint64_t entries = 0;
+  uint64_t capacity = 0;
+  uint64_t evictions = 0;
+  double oldest_completed_age_seconds = 0;  // how long completed keys are really kept
+};
+
 // The standard process_* values, read by the service at scrape time.
 struct ProcessMetrics {
   double cpu_seconds = 0;            // user + system, every thread
@@ -69,6 +77,7 @@ struct ScrapeSources {
   std::function<BreakerMetrics()> breaker;
   std::function<FaultMetrics()> fault;
   std::function<ProcessMetrics()> process;  // read_process_metrics in the service
+  std::function<IdempotencyStoreMetrics()> idempotency_store;
   BuildLabels build;
   std::function<uint64_t()> log_lines_dropped;  // log lines lost (full log queue, stderr failed)
 };

@@ -11,8 +11,8 @@ namespace paystream::net {
 
 // Error statuses counted per reactor (metric label values): those the HTTP layer
 // answers itself and those handlers answer. Others are not counted.
-inline constexpr std::array<int, 15> kHttpErrorCodes = {400, 401, 404, 405, 408, 413, 415, 417,
-                                                        431, 500, 502, 503, 504, 505, 429};
+inline constexpr std::array<int, 17> kHttpErrorCodes = {400, 401, 404, 405, 408, 413, 415, 417, 431,
+                                                        500, 502, 503, 504, 505, 429, 409, 422};
 
 class ReactorStats {
  public:

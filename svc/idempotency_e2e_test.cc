@@ -38,14 +38,18 @@ std::optional<ParsedResponse> keyed_post(const Authd& authd, const std::string& 
   return authd.post("/v1/authorize", body, headers);
 }
 
-// auth_idempotency_requests_total{result="<result>"} from the admin port's /metrics.
-long idempotency_count(const Authd& authd, const std::string& result) {
+// One series' value from the admin port's /metrics, -1 when absent.
+long metric(const Authd& authd, const std::string& series) {
   const auto metrics = authd.get(authd.admin_port, "/metrics");
   if (!metrics) return -1;
-  const std::string series = "auth_idempotency_requests_total{result=\"" + result + "\"} ";
-  const size_t at = metrics->body.find(series);
+  const size_t at = metrics->body.find("\n" + series + " ");
   if (at == std::string::npos) return -1;
-  return std::atol(metrics->body.c_str() + at + series.size());
+  return std::atol(metrics->body.c_str() + at + series.size() + 2);
+}
+
+// auth_idempotency_requests_total{result="<result>"}.
+long idempotency_count(const Authd& authd, const std::string& result) {
+  return metric(authd, "auth_idempotency_requests_total{result=\"" + result + "\"}");
 }
 
 std::string write_secret(const std::string& name, const std::string& content) {
@@ -187,6 +191,10 @@ TEST_P(Idempotency, ADifferentRequestWithTheSameKeyIs422AndMerchantsAreApart) {
   EXPECT_EQ(reused->status, 422);
   EXPECT_NE(reused->body.find("\"idempotency_key_reused\""), std::string::npos) << reused->body;
   EXPECT_EQ(sum("reused"), 1);
+  long conflicts = 0;
+  for (const auto& i : instances_)
+    conflicts += metric(*i, R"(http_request_errors_total{code="422"})");
+  EXPECT_EQ(conflicts, 1);
   auto other_merchant = keyed_post(instance(1), "order-2", body_for("Other shop", "24.51"));
   ASSERT_TRUE(other_merchant);
   EXPECT_EQ(other_merchant->status, 200);
@@ -300,6 +308,9 @@ TEST(IdempotencyEmbedded, KeyExpiresAfterItsTtl) {
   EXPECT_EQ(after->status, 200);
   EXPECT_TRUE(after->header("Idempotent-Replayed").empty());
   EXPECT_EQ(idempotency_count(authd, "new"), 2);
+  EXPECT_EQ(metric(authd, "auth_idempotency_store_entries"), 1);  // expired, then reclaimed
+  EXPECT_GT(metric(authd, "auth_idempotency_store_capacity"), 30000);
+  EXPECT_EQ(metric(authd, "auth_idempotency_store_evictions_total"), 0);
   EXPECT_EQ(authd.stop(), 0);
 }
 

@@ -104,6 +104,17 @@ Service::Service(const core::Config& config)
   };
   sources.fault = [this] { return core::fault_metrics(authorize_.faults, authorize_.environment); };
   sources.process = read_process_metrics;
+  if (idempotency_store_) {
+    sources.idempotency_store = [store = idempotency_store_.get()] {
+      const core::EmbeddedStore::Stats stats = store->stats(base::monotonic_ms());
+      return core::IdempotencyStoreMetrics{
+          .entries = stats.entries,
+          .capacity = stats.capacity,
+          .evictions = stats.evictions,
+          .oldest_completed_age_seconds = static_cast<double>(stats.oldest_completed_age_ms) / 1000,
+      };
+    };
+  }
   sources.log_lines_dropped = net::log::lines_dropped;
   sources.build = {authorize_.version, std::string(revision()),
                    std::string(service_version_default())};
