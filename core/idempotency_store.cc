@@ -168,6 +168,19 @@ struct alignas(64) EmbeddedStore::Shard {
     ++expirations;
   }
 
+  // The live entry of `key` when it holds exactly `expected`, else kNil (an expired one is
+  // reclaimed on the way).
+  uint32_t find_holding(const StoreKey& key, std::string_view expected, uint64_t now_ms,
+                        size_t& pos) {
+    const uint32_t s = find(key, key_hash(key), pos);
+    if (s == kNil) return kNil;
+    if (expired(slots[s], now_ms)) {
+      expire(s, pos);
+      return kNil;
+    }
+    return holds(slots[s], expected) ? s : kNil;
+  }
+
   // A free slot for a new entry: expired entries at the fronts of the lists are reclaimed first,
   // then a free or never-used slot is taken, else the oldest completed entry is evicted.
   uint32_t take_slot(uint64_t now_ms) {
@@ -308,14 +321,9 @@ bool EmbeddedStore::complete(const StoreKey& key, std::string_view expected, std
   Shard& shard = shards_[shard_of(key)];
   const std::lock_guard lock(shard.mutex);
   size_t pos = 0;
-  const uint32_t s = shard.find(key, key_hash(key), pos);
+  const uint32_t s = shard.find_holding(key, expected, now_ms, pos);
   if (s == kNil) return false;
   Slot& slot = shard.slots[s];
-  if (Shard::expired(slot, now_ms)) {
-    shard.expire(s, pos);
-    return false;
-  }
-  if (!Shard::holds(slot, expected)) return false;
   shard.unlink(s);
   if (slot.pinned) --shard.pinned;
   slot.pinned = 0;
@@ -329,14 +337,8 @@ bool EmbeddedStore::release(const StoreKey& key, std::string_view expected, uint
   Shard& shard = shards_[shard_of(key)];
   const std::lock_guard lock(shard.mutex);
   size_t pos = 0;
-  const uint32_t s = shard.find(key, key_hash(key), pos);
+  const uint32_t s = shard.find_holding(key, expected, now_ms, pos);
   if (s == kNil) return false;
-  Slot& slot = shard.slots[s];
-  if (Shard::expired(slot, now_ms)) {
-    shard.expire(s, pos);
-    return false;
-  }
-  if (!Shard::holds(slot, expected)) return false;
   shard.drop(s, pos);
   return true;
 }

@@ -101,14 +101,7 @@ struct RedisClient::Impl {
       fail(callback, context, tag);
       return;
     }
-    argv.clear();
-    argvlen.clear();
-    for (std::string_view a : args) {
-      argv.push_back(a.data() != nullptr ? a.data() : "");  // an empty view may have none
-      argvlen.push_back(a.size());
-    }
-    if (redisAsyncCommandArgv(ac, on_reply, this, static_cast<int>(args.size()), argv.data(),
-                              argvlen.data()) != REDIS_OK) {
+    if (!send(args)) {
       fail(callback, context, tag);
       return;
     }
@@ -297,17 +290,20 @@ struct RedisClient::Impl {
     if (!queued) setup_failed("cannot queue the setup commands", {});
   }
 
-  bool queue_setup(std::span<const std::string_view> args, int step) {
+  // Queues one command on the connection; its reply comes to on_reply in order.
+  bool send(std::span<const std::string_view> args) {
     argv.clear();
     argvlen.clear();
     for (std::string_view a : args) {
       argv.push_back(a.data() != nullptr ? a.data() : "");  // an empty view may have none
       argvlen.push_back(a.size());
     }
-    if (redisAsyncCommandArgv(ac, on_reply, this, static_cast<int>(args.size()), argv.data(),
-                              argvlen.data()) != REDIS_OK) {
-      return false;
-    }
+    return redisAsyncCommandArgv(ac, on_reply, this, static_cast<int>(args.size()), argv.data(),
+                                 argvlen.data()) == REDIS_OK;
+  }
+
+  bool queue_setup(std::span<const std::string_view> args, int step) {
+    if (!send(args)) return false;
     entries.push_back({nullptr, nullptr, 0, base::monotonic_ms(), step});
     return true;
   }
