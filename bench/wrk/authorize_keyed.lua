@@ -1,7 +1,9 @@
 -- wrk script: authorize.lua's request with a unique Idempotency-Key per request:
 -- "<prefix>-<n>", the prefix from the script's first argument (random per run; tools/bench
 -- --idempotency passes it), n counting from 1 in each thread (run with -t1: one sequence).
---   wrk -t1 -c50 -d10s -s bench/wrk/authorize_keyed.lua URL -- PREFIX
+--   wrk -t1 -c50 -d10s -s bench/wrk/authorize_keyed.lua URL -- PREFIX [HEADER]
+-- HEADER (default Idempotency-Key) names the header: another name (X-Bench-Key) makes the
+-- control run, unkeyed requests of the same size built by the same per-request Lua code.
 -- At the end it prints "keyed requests generated: N" (requests written, including those
 -- still in flight when wrk stopped).
 wrk.method = "POST"
@@ -18,12 +20,13 @@ end
 
 function init(args)
   prefix = args[1] or string.format("wrk%08x", math.random(0, 0x7fffffff))
+  header = args[2] or "Idempotency-Key"
   generated = 0
 end
 
 function request()
   generated = generated + 1
-  wrk.headers["Idempotency-Key"] = prefix .. "-" .. generated
+  wrk.headers[header] = prefix .. "-" .. generated
   return wrk.format()
 end
 

@@ -389,11 +389,12 @@ def main():
     parser.add_argument("--idempotency", action="store_true",
                         help="CPU per request with a unique Idempotency-Key / without, same "
                              "process, embedded store at steady-state eviction (gated), and "
-                             "with Redis on loopback (reported): bench-report/idempotency.md")
+                             "with Redis on loopback (reported): bench-report/idempotency.md "
+                             "(tools/lib/bench_idempotency.py)")
     parser.add_argument("--rounds", type=int, default=5,
-                        help="with --idempotency: interleaved (unkeyed, keyed) rounds")
+                        help="with --idempotency: rounds of (unkeyed, control, keyed) runs")
     parser.add_argument("--max-ratio", type=float, default=1.10,
-                        help="with --idempotency: the largest accepted median keyed/unkeyed "
+                        help="with --idempotency: the largest accepted median keyed/control "
                              "CPU-per-request ratio")
     parser.add_argument("--idempotency-max-bytes", type=int, default=1048576,
                         help="with --idempotency: the embedded store's IDEMPOTENCY_MAX_BYTES")
