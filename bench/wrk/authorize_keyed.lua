@@ -4,8 +4,9 @@
 --   wrk -t1 -c50 -d10s -s bench/wrk/authorize_keyed.lua URL -- PREFIX [HEADER]
 -- HEADER (default Idempotency-Key) names the header: another name (X-Bench-Key) makes the
 -- control run, unkeyed requests of the same size built by the same per-request Lua code.
--- At the end it prints "keyed requests generated: N" (requests written, including those
--- still in flight when wrk stopped).
+-- At the end it prints "keyed requests generated: N": every request() call, including those
+-- still in flight when wrk stopped and the first one, which wrk builds before it connects and
+-- never sends (the first key sent is "<prefix>-2").
 wrk.method = "POST"
 wrk.path = "/v1/authorize"
 wrk.headers["Content-Type"] = "application/json"
