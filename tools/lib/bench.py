@@ -151,20 +151,29 @@ http {{
     return Server("nginx", ["nginx", "-c", str(conf), "-p", str(workdir)], cpu=cpu, port=port)
 
 
-def run_wrk(port, seconds, cpu, script):
+def run_wrk(port, seconds, cpu, script, script_args=()):
+    """script_args: wrk's own trailing arguments, e.g. ("--", "x") for the script's init()."""
     out = subprocess.run(
         pin(cpu) + ["wrk", "-t1", "-c50", f"-d{seconds}s", "-s", str(script),
-                    f"http://127.0.0.1:{port}/v1/authorize"],
+                    f"http://127.0.0.1:{port}/v1/authorize", *script_args],
         capture_output=True, text=True, timeout=seconds + 30).stdout
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"requests": requests, "rps": rps, "non_2xx": int(non2xx.group(1)) if non2xx else 0}
+    result = {"requests": requests, "rps": rps,
+              "non_2xx": int(non2xx.group(1)) if non2xx else 0}
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    if socket_errors:
+        result["socket_errors"] = socket_errors.group(1).strip()
+    generated = re.search(r"keyed requests generated: (\d+)", out)  # authorize_keyed.lua
+    if generated:
+        result["generated"] = int(generated.group(1))
+    return result
 
 
-def cpu_per_request(server, seconds, client_cpu, script):
+def cpu_per_request(server, seconds, client_cpu, script, script_args=()):
     before = server.cpu()
-    result = run_wrk(server.port, seconds, client_cpu, script)
+    result = run_wrk(server.port, seconds, client_cpu, script, script_args)
     used = server.cpu() - before
     result["cpu_seconds"] = used
     result["cpu_us_per_request"] = used / max(result["requests"], 1) * 1e6
@@ -377,6 +386,20 @@ def main():
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="with --compare: extra environment for both services")
     parser.add_argument("--jobs", type=int, help="with --compare: ninja -j for REV's build")
+    parser.add_argument("--idempotency", action="store_true",
+                        help="CPU per request with a unique Idempotency-Key / without, same "
+                             "process, embedded store at steady-state eviction (gated), and "
+                             "with Redis on loopback (reported): bench-report/idempotency.md "
+                             "(tools/lib/bench_idempotency.py)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="with --idempotency: rounds of (unkeyed, control, keyed) runs")
+    parser.add_argument("--max-ratio", type=float, default=1.10,
+                        help="with --idempotency: the largest accepted median keyed/control "
+                             "CPU-per-request ratio")
+    parser.add_argument("--idempotency-max-bytes", type=int, default=1048576,
+                        help="with --idempotency: the embedded store's IDEMPOTENCY_MAX_BYTES")
+    parser.add_argument("--no-redis", action="store_true",
+                        help="with --idempotency: skip the Redis measurement")
     args = parser.parse_args()
     if any("=" not in kv for kv in args.env):
         parser.error("--env takes NAME=VALUE")
@@ -390,6 +413,10 @@ def main():
         sys.dont_write_bytecode = True  # no __pycache__ in tools/lib
         from bench_compare import compare
         return compare(args, binary, out)
+    if args.idempotency:
+        sys.dont_write_bytecode = True
+        import bench_idempotency
+        return bench_idempotency.main(args, build, out)
     tolerances = json.loads((ROOT / "bench" / "tolerances.json").read_text())
     cores = os.cpu_count() or 1
     server_cpu, client_cpu = (0, 1) if cores >= 2 else (None, None)
