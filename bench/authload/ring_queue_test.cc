@@ -42,8 +42,8 @@ TEST(RingQueue, BehavesLikeADeque) {
 
 TEST(RingQueue, KeepsValuesThroughGrowth) {
   RingQueue<std::string> ring;
-  for (int i = 0; i < 5; ++i) ring.push_back("b" + std::to_string(i));
-  for (int i = 0; i < 5; ++i) ring.push_front("f" + std::to_string(i));
+  for (int i = 0; i < 5; ++i) ring.push_back(std::string(1, 'b').append(std::to_string(i)));
+  for (int i = 0; i < 5; ++i) ring.push_front(std::string(1, 'f').append(std::to_string(i)));
   ASSERT_EQ(ring.size(), 10u);
   EXPECT_EQ(ring.front(), "f4");
   EXPECT_EQ(ring[4], "f0");

@@ -44,9 +44,13 @@ int free_port() {
 }
 
 std::string resp_command(const std::vector<std::string>& args) {
-  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  std::string out = "*";  // appended: GCC 12 at -O3 warns falsely on "*" + std::to_string(n)
+  out += std::to_string(args.size());
+  out += "\r\n";
   for (const auto& a : args) {
-    out += "$" + std::to_string(a.size()) + "\r\n";
+    out += '$';
+    out += std::to_string(a.size());
+    out += "\r\n";
     out += a;
     out += "\r\n";
   }
