@@ -90,6 +90,27 @@ class Idempotency : public ::testing::TestWithParam<Backend> {
       instances_.push_back(std::make_unique<Authd>());
       ASSERT_TRUE(instances_.back()->start(env)) << instances_.back()->process.stderr_text();
     }
+    // A process listens before its reactors' Redis connections are up (keyed requests get
+    // 503 until then; the store is not part of readiness): wait for both reactors of each.
+    if (GetParam().redis) {
+      for (const auto& instance : instances_) {
+        ASSERT_TRUE(wait_for_lines(*instance, R"("msg":"redis connected")", 2))
+            << instance->process.stderr_text();
+      }
+    }
+  }
+
+  static bool wait_for_lines(Authd& authd, const std::string& needle, size_t count) {
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      const std::string text = authd.process.stderr_text();
+      size_t found = 0;
+      for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+        ++found;
+      }
+      if (found >= count) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
   }
 
   void TearDown() override {
