@@ -121,7 +121,10 @@ TEST(Logs, AStderrNobodyReadsNeitherStallsTheReactorNorLosesTheCount) {
   const double p99 = ms[kSamples * 99 / 100 - 1];
   std::printf("/livez with stderr unread: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
               ms[kSamples / 2], p99, ms.back());
-  EXPECT_LT(p99, 10.0);
+  // A reactor that waited for stderr would stop answering altogether (checked above); this
+  // bound only says it stays prompt, with room for the sanitizer builds (ASan at -O0 answers
+  // in about 17 ms at p99 while the flood shares the 2 cores).
+  EXPECT_LT(p99, 50.0);
   EXPECT_GT(rejected.load(), 1000) << "too few requests that log to fill stderr";
   const double dropped_after =
       metric(authd.get(authd.admin_port, "/metrics")->body, "log_lines_dropped_total");
