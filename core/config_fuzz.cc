@@ -76,6 +76,11 @@ Environment environment_from_json(const std::string& json) {
       text = member.value.get_string().value_unsafe();
       if (text.empty()) continue;
       env.emplace(std::string(member.key), std::string(text));
+    } else if (member.value.type() == simdjson::dom::element_type::DOUBLE) {
+      // As config_json wrote it (std::to_string: six decimals), not simdjson's shortest form
+      // ("1e-05"), which no rate variable accepts.
+      env.emplace(std::string(member.key),
+                  std::to_string(member.value.get_double().value_unsafe()));
     } else {
       env.emplace(std::string(member.key), simdjson::minify(member.value));
     }
