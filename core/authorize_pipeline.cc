@@ -299,6 +299,7 @@ AuthorizeStep AuthorizePipeline::store_step(Call& call, StoreOp op, const Pipeli
   step.store.claim = call.claim;
   if (op == StoreOp::complete) step.store.answer = call.record;
   step.store.ttl_ms = op == StoreOp::release ? 0 : shared_.idempotency_ttl_ms;
+  step.store.now_ms = now.monotonic_ms();
   return step;
 }
 

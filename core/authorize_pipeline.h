@@ -56,6 +56,7 @@ struct StoreCall {
   std::string_view claim;
   std::string_view answer;
   uint64_t ttl_ms = 0;  // claim, complete: the entry's time to live from now
+  uint64_t now_ms = 0;  // the step's monotonic time (an in-process store's clock)
 };
 
 struct StoreReply {

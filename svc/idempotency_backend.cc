@@ -2,8 +2,6 @@
 
 #include <charconv>
 
-#include "base/clock.h"
-
 namespace paystream::svc {
 namespace {
 
@@ -46,7 +44,7 @@ void IdempotencyBackend::run(const core::StoreCall& call, uint32_t index) {
 }
 
 void IdempotencyBackend::run_embedded(const core::StoreCall& call, uint32_t index) {
-  const uint64_t now_ms = base::monotonic_ms();
+  const uint64_t now_ms = call.now_ms;  // the pipeline's clock: no second read
   core::StoreReply reply;
   switch (call.op) {
     case core::StoreOp::claim:
