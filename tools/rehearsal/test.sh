@@ -6,14 +6,17 @@
 #      (fires, silent, silent at zero traffic) and recording rule, alert annotations and
 #      RUNBOOK.md anchors, every dashboard panel query through `promtool check rules`;
 #   2. unit tests of the expr evaluator, the controller's rules and the mesh (node --test);
-#   3. rehearsals against real processes: healthy -> promoted (exit 0), errors, crash
+#   3. rehearsals against real processes (stable and canary calling one shared
+#      paystream-processor-sim over HTTP): healthy -> promoted (exit 0), errors, crash
 #      (the canary killed: its clients see it) and unrouted (the mesh sends it nothing) ->
 #      aborted (10), no-traffic and shared-incident -> paused (11), each with its JSON
 #      record, PNG timeline and every dashboard panel returning data; the mesh's counts
 #      equal authload's own reports (every finished segment, status code by status code)
 #      and what Prometheus scraped through the istio-waypoint and istio-gateway jobs
 #      (labels, revisions); the abort report (time from the first client-visible
-#      failure, failed requests) of an abort.
+#      failure, failed requests) of an abort; the shared processor answered the calls, no
+#      503 processor_busy (the pools are sized for the traffic), and shared-incident's
+#      fault was put on the simulator and failed calls there.
 #      The full scenario matrix: tools/canary-rehearsal --scenarios all --runs 3.
 # Installs what is missing (Debian: prometheus, gnuplot-nox; npm: the validator's pinned
 # packages) quietly, and builds the service and authload when needed.
@@ -96,13 +99,14 @@ fi
 # tools/test has just built build-test/ (release, same CPU baseline, benchmarks on) and
 # names it in PAYSTREAM_BUILD_DIR: use it. Run alone: build-test/ when it is up to date,
 # otherwise build build/ with tools/build.
-pick() {  # pick DIR: sets authd and authload from DIR if both exist
+pick() {  # pick DIR: sets authd, sim and authload from DIR if all exist
   authd="$1/svc/paystream-authd"
+  sim="$1/svc/processor_sim/paystream-processor-sim"
   authload=""
   for c in "$1/bench/authload/authload" "$1/bench/authload"; do
     [[ -f $c && -x $c ]] && { authload=$c; break; }
   done
-  [[ -x $authd && -n $authload ]]
+  [[ -x $authd && -x $sim && -n $authload ]]
 }
 if [[ -n ${PAYSTREAM_BUILD_DIR:-} ]] && pick "$PAYSTREAM_BUILD_DIR"; then
   echo "binaries: $PAYSTREAM_BUILD_DIR (PAYSTREAM_BUILD_DIR, built by tools/test)"
@@ -112,7 +116,7 @@ elif tools/build build -Dbenchmarks=true >"$tmp/build.log" 2>&1 && pick build; t
   echo "binaries: build/ (tools/build build -Dbenchmarks=true)"
 else
   tail -30 "$tmp/build.log" 2>/dev/null
-  fail "build: paystream-authd and authload"
+  fail "build: paystream-authd, paystream-processor-sim and authload"
   finish
 fi
 
@@ -124,8 +128,8 @@ run_lane() {  # run_lane SCENARIO…
   local s t0
   for s in "$@"; do
     t0=$SECONDS
-    tools/canary-rehearsal --scenario "$s" --authd "$authd" --authload "$authload" \
-      --out "$tmp/$s" >"$tmp/$s.log" 2>&1
+    tools/canary-rehearsal --scenario "$s" --authd "$authd" --processor-sim "$sim" \
+      --authload "$authload" --out "$tmp/$s" >"$tmp/$s.log" 2>&1
     echo "$? $((SECONDS - t0))" >"$tmp/$s.exit"
   done
 }
@@ -185,6 +189,34 @@ rehearse() {  # rehearse SCENARIO EXPECTED_EXIT EXPECTED_VERDICT (after the lane
     pass "rehearsal $s: mesh: $mesh"
   else
     fail "rehearsal $s: mesh: $mesh"
+  fi
+  # The shared processor: it answered the calls of both versions, every pool kept up
+  # (no 503 processor_busy), and a processor incident was injected there.
+  local proc
+  # shellcheck disable=SC2016 # the ${…} below are JavaScript template literals
+  if proc=$(node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const p = r.processor;
+    const q = [];
+    if (!p || !p.stats) q.push("no processor record");
+    else {
+      const st = p.stats;
+      if (!(st.requests >= 1000 && st.executed > 0)) q.push(`the simulator saw ${st.requests} requests`);
+      if (p.busy !== 0) q.push(`${p.busy} requests answered 503 processor_busy (pool ${p.pool.maxConnections}, queue ${p.pool.maxQueue})`);
+      if (!p.services.stable) q.push("no processor series from stable");
+      if (st.rejected) q.push(`${st.rejected} calls rejected by the simulator (400/401/422)`);
+      const shared = process.argv[2] === "shared-incident";
+      // 5% errors put on the simulator: the calls after it fail at about that rate.
+      const f = p.sinceFault;
+      if (shared && !(p.fault && r.faultOn === "processor" && f && f.requests >= 1000 && f.errors >= 0.03 * f.requests)) q.push(`processor incident: fault ${JSON.stringify(p.fault)}, since then ${JSON.stringify(f)}`);
+      if (!shared && st.errors > 0.01 * st.requests) q.push(`${st.errors} processor errors of ${st.requests} without a processor fault`);
+    }
+    if (q.length) { console.log(q.join("; ")); process.exit(1); }
+    const f = p.sinceFault;
+    console.log(`${p.stats.requests} calls (${p.stats.errors} errors, ${p.stats.duplicates} duplicates), 0 processor_busy with ${p.pool.maxConnections} connections + ${p.pool.maxQueue} queued per service${f ? `; ${JSON.stringify(p.fault)} on the simulator: ${f.errors} errors in the ${f.requests} calls since` : ""}`);' "$out/rehearsal.json" "$s"); then
+    pass "rehearsal $s: shared processor: $proc"
+  else
+    fail "rehearsal $s: shared processor: $proc"
   fi
   if [[ -s $out/timeline.png ]] && [[ $(head -c 4 "$out/timeline.png" | od -An -c | tr -d ' ') == "211PNG" ]]; then
     pass "rehearsal $s: PNG timeline"

@@ -3,7 +3,9 @@
 // without the real binary (tools/canary-rehearsal --authd tools/rehearsal/mock/authd-mock.mjs).
 // Same environment variables, same listening line, same metric names and labels, same
 // admin API (Bearer token from ADMIN_TOKEN_FILE); a simulated processor with latency,
-// approvals, errors and a consecutive-failure circuit breaker. Not the service.
+// approvals, errors and a consecutive-failure circuit breaker, or with PROCESSOR_MODE=http
+// calls to PROCESSOR_URL (keep-alive pool of PROCESSOR_MAX_CONNECTIONS, PROCESSOR_MAX_QUEUE
+// waiting, beyond: 503 processor_busy; faults act before the call). Not the service.
 import http from "node:http";
 import fs from "node:fs";
 
@@ -41,6 +43,35 @@ function onResult(ok) {
   cb.fails++;
   if (cb.state === 1 || cb.fails >= Number(env("CB_FAILURE_THRESHOLD", 5))) { cb.state = 2; cb.openedAt = Date.now(); cb.trips++; cb.fails = 0; }
 }
+const httpMode = env("PROCESSOR_MODE", "simulated") === "http";
+const upstream = httpMode ? new URL(env("PROCESSOR_URL", "")) : null;
+const maxConn = Number(env("PROCESSOR_MAX_CONNECTIONS", 64));
+const maxQueue = Number(env("PROCESSOR_MAX_QUEUE", 1024));
+const agent = new http.Agent({ keepAlive: true, maxSockets: maxConn });
+const apiKey = env("PROCESSOR_API_KEY_FILE", "") ? fs.readFileSync(env("PROCESSOR_API_KEY_FILE"), "utf8").trimEnd() : null;
+let inFlight = 0;
+let busyCount = 0;
+let txn = 0;
+// One call to the upstream: cb(ok, approved) (ok false: a processor failure).
+function callUpstream(card, cb) {
+  inFlight++;
+  const id = `txn_${String(process.pid).padStart(8, "0")}${String(txn++).padStart(18, "0")}`;
+  const body = JSON.stringify({ transaction_id: id, amount: "42.50", currency: "EUR", card_number: card, merchant: "m", network: "visa" });
+  const rq = http.request({ agent, host: upstream.hostname, port: upstream.port, path: upstream.pathname, method: "POST", timeout: Number(env("PROCESSOR_TIMEOUT_MS", 2000)), headers: { "content-type": "application/json", "idempotency-key": id, ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) } }, (rs) => {
+    let b = "";
+    rs.on("data", (d) => (b += d));
+    rs.on("end", () => {
+      inFlight--;
+      let j = null;
+      try { j = JSON.parse(b); } catch { /* invalid */ }
+      if (rs.statusCode !== 200 || !j || !["approved", "declined"].includes(j.status)) return cb(false);
+      cb(true, j.status === "approved");
+    });
+  });
+  rq.on("timeout", () => rq.destroy(new Error("timeout")));
+  rq.on("error", () => { inFlight--; cb(false); });
+  rq.end(body);
+}
 const pub = http.createServer((req, res) => {
   const t0 = process.hrtime.bigint();
   const done = (code, status, proc, body) => {
@@ -59,6 +90,20 @@ const pub = http.createServer((req, res) => {
     const proc = n[0] === "4" ? "visa" : n[0] === "5" ? "mastercard" : n[0] === "3" ? "amex" : n[0] === "6" ? "discover" : "unknown";
     if (Math.random() < eff("reset_rate")) return req.socket.resetAndDestroy();
     if (cbState() === 2) return done(503, "rejected", proc, { status: "rejected", reason: "circuit_open" });
+    if (httpMode) {
+      if (inFlight >= maxConn + maxQueue) { busyCount++; return done(503, "rejected", proc, { error: "processor_busy" }); }
+      const f = (k) => (fault.enabled ? fault[k] : null);
+      const pre = (f("latency_ms") ?? 0) + (f("latency_ms") !== null ? (Math.random() * 2 - 1) * (f("jitter_ms") ?? 0) : 0) + (Math.random() < (f("slow_rate") ?? 0) ? f("slow_latency_ms") ?? 0 : 0);
+      return setTimeout(() => {
+        if (Math.random() < (f("error_rate") ?? 0)) { onResult(false); return done(502, "error", proc, { status: "error" }); }
+        if (f("success_rate") !== null && Math.random() >= f("success_rate")) return done(200, "declined", proc, { status: "declined" });
+        callUpstream(n, (ok, approved) => {
+          onResult(ok);
+          if (!ok) return done(502, "error", proc, { status: "error" });
+          done(200, approved ? "approved" : "declined", proc, { status: approved ? "approved" : "declined" });
+        });
+      }, Math.max(0, pre));
+    }
     const lat = Math.max(0, eff("latency_ms") + (Math.random() * 2 - 1) * eff("jitter_ms")) + (Math.random() < eff("slow_rate") ? eff("slow_latency_ms") : 0);
     setTimeout(() => {
       if (Math.random() < eff("error_rate")) { onResult(false); return done(502, "error", proc, { status: "error" }); }
@@ -82,6 +127,7 @@ function metrics() {
   }
   L.push("# TYPE circuit_breaker_state gauge", `circuit_breaker_state ${cbState()}`);
   L.push("# TYPE circuit_breaker_trips_total counter", `circuit_breaker_trips_total ${cb.trips}`);
+  if (httpMode) L.push("# TYPE processor_busy_rejections_total counter", `processor_busy_rejections_total ${busyCount}`, "# TYPE processor_pool_in_flight gauge", `processor_pool_in_flight ${inFlight}`);
   L.push("# TYPE fault_injection_enabled gauge", `fault_injection_enabled ${fault.enabled ? 1 : 0}`);
   L.push("# TYPE auth_build_info gauge", `auth_build_info{version="${version}",revision="mock",service_version="${version}"} 1`);
   return L.join("\n") + "\n";

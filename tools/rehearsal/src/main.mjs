@@ -15,14 +15,16 @@ import { formatPromDuration, formatShort } from "./durations.mjs";
 import { prepareConfig, Prometheus, podTargets, meshPodTargets, providerResult } from "./prometheus.mjs";
 import { startProcess, waitForLine, stopProcess, stopAll, httpJson, sleep } from "./procs.mjs";
 import { Mesh } from "./mesh.mjs";
+import { Simulator, SIM_BASELINE, poolSizing, serviceEnv, simulatorNextTo, processorSeries } from "./processor.mjs";
 import { parseDuration } from "./durations.mjs";
 import { gnuplotAvailable, plotTimeline } from "./plot.mjs";
 
 const EXIT = { promoted: 0, aborted: 10, paused: 11, error: 1 };
 const PRODUCTION_RPS = 2_400_000 / 86_400; // 2.4M authorizations a day, on average
 
-// fault: POSTed to /admin/fault-inject of the canary (faultOn "both": of stable too), at
-// the rollout's start or, with faultAfterWeight W, when the first setWeight above W is
+// fault: POSTed to /admin/fault-inject of the canary (faultOn "processor": PUT once to the
+// shared simulator's /admin/faults instead, so that every caller sees it), at the
+// rollout's start or, with faultAfterWeight W, when the first setWeight above W is
 // applied. action: a signal sent to the canary process actionDelayS production seconds
 // after traffic first reaches it. traffic: "normal"; "unrouted" (the mesh never applies
 // the Rollout's weights: the canary gets nothing at weight 10); "none" (nothing is sent
@@ -43,16 +45,13 @@ const SCENARIOS = {
   unrouted: { fault: null, traffic: "unrouted", expect: "aborted", what: "the canary gets nothing although the Rollout's weight is 10 (routes not applied)" },
   "error-budget": { fault: { enabled: true, error_rate: 0.005 }, traffic: "normal", expect: "aborted", what: "0.5% processor errors on the canary (5x the error budget)" },
   "slow-tail": { fault: { enabled: true, slow_rate: 0.035, slow_latency_ms: 150 }, slo: "latency", traffic: "normal", expect: "aborted", what: "3.5% of the canary's requests 150 ms slower (over 0.3 s), p95 under 0.3 s" },
-  "shared-incident": { fault: errors5, faultOn: "both", traffic: "normal", expect: "paused", what: "5% processor errors on stable and canary alike (a processor incident)" },
+  "shared-incident": { fault: errors5, faultOn: "processor", traffic: "normal", expect: "paused", what: "5% errors from the processor that stable and canary share (a processor incident, injected on the simulator)" },
   late: { fault: errors5, faultAfterWeight: 50, traffic: "normal", expect: "aborted", what: "5% processor errors on the canary from the first step after 50%" },
   "thin-traffic": { fault: errors5, rateFactor: 0.3, traffic: "normal", expect: "aborted", what: "30% of the default rate, 5% processor errors on the canary" },
   "retry-after-abort": { fault: errors5, retry: true, traffic: "normal", expect: "promoted", what: "a release with 5% errors (aborted), then a good release one production minute later" },
   "no-traffic": { fault: null, traffic: "none", expect: "paused", what: "no traffic at all from before the rollout's start" },
 };
 
-// Both versions' processor: a realistic baseline (0.05% errors, 0.5% of calls 150 ms
-// slower, i.e. over 0.3 s), so that healthy runs exercise the thresholds.
-const BASELINE_ENV = { ERROR_RATE: "0.0005", SLOW_RATE: "0.005", SLOW_LATENCY_MS: "150" };
 
 function usage(code) {
   (code ? process.stderr : process.stdout).write(`usage: tools/canary-rehearsal [options]
@@ -69,11 +68,17 @@ analysis metric the way the Argo Rollouts controller does.
                       gave its expected verdict
   --fault JSON        POST this body to the canary's /admin/fault-inject instead of the
                       scenario's fault (at the start of the rollout)
+  --processor-fault JSON
+                      PUT this body to the shared simulator's /admin/faults instead (a
+                      processor incident: stable and canary both see it)
   --time-scale N      divide every duration by N (default 20, or the scenario's: hang 4,
                       crash 10; ~15 min of rollout in ~50 s at 20)
   --rate R            production-equivalent requests/s (default ${PRODUCTION_RPS.toFixed(1)}: 2.4M/day);
                       the load generator sends R x N
   --authd PATH        service binary (default build/svc/paystream-authd)
+  --processor-sim PATH
+                      the shared processor (default: paystream-processor-sim of the
+                      service's build directory, svc/processor_sim/)
   --authload PATH     load generator (default build/bench/authload/authload or build/bench/authload)
   --k8s DIR           manifests (default k8s/); --namespace NS (paystream); --rollout NAME (auth-service)
   --out DIR           JSON record, PNG timeline and logs (default: a new directory in $TMPDIR)
@@ -85,7 +90,7 @@ Exit status: 0 promoted, 10 aborted, 11 paused (inconclusive), 1 harness error.
 }
 
 function parseArgs(argv) {
-  const o = { scenario: "healthy", scenarios: null, runs: 1, fault: undefined, scale: null, rate: PRODUCTION_RPS, authd: null, authload: null, k8s: path.join(repoRoot, "k8s"), namespace: "paystream", rollout: "auth-service", out: null, keep: false };
+  const o = { scenario: "healthy", scenarios: null, runs: 1, fault: undefined, faultOn: undefined, processorSim: null, scale: null, rate: PRODUCTION_RPS, authd: null, authload: null, k8s: path.join(repoRoot, "k8s"), namespace: "paystream", rollout: "auth-service", out: null, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -96,17 +101,20 @@ function parseArgs(argv) {
     else if (a === "--scenario") o.scenario = v();
     else if (a === "--scenarios") o.scenarios = v() === "all" ? Object.keys(SCENARIOS) : argv[i].split(",");
     else if (a === "--runs") o.runs = Number(v());
-    else if (a === "--fault") {
+    else if (a === "--fault" || a === "--processor-fault") {
       const t = v();
+      if (o.fault !== undefined) fail("--fault and --processor-fault: one of them, once");
       try {
         o.fault = JSON.parse(t);
       } catch (e) {
-        fail(`--fault: not JSON: ${e.message}`);
+        fail(`${a}: not JSON: ${e.message}`);
       }
+      o.faultOn = a === "--fault" ? "canary" : "processor";
     } else if (a === "--time-scale") o.scale = Number(v());
     else if (a === "--rate") o.rate = Number(v());
     else if (a === "--authd") o.authd = path.resolve(v());
     else if (a === "--authload") o.authload = path.resolve(v());
+    else if (a === "--processor-sim") o.processorSim = path.resolve(v());
     else if (a === "--k8s") o.k8s = path.resolve(v());
     else if (a === "--namespace") o.namespace = v();
     else if (a === "--rollout") o.rollout = v();
@@ -150,6 +158,7 @@ async function matrix(opt) {
   fs.mkdirSync(out, { recursive: true });
   const passOn = [];
   for (const flag of ["--authd", "--authload", "--k8s"]) if (opt[flag.slice(2)]) passOn.push(flag, opt[flag.slice(2)]);
+  if (opt.processorSim) passOn.push("--processor-sim", opt.processorSim);
   if (opt.explicitScale) passOn.push("--time-scale", String(opt.scale));
   if (opt.rate !== PRODUCTION_RPS) passOn.push("--rate", String(opt.rate));
   const rows = [];
@@ -212,13 +221,14 @@ async function main() {
     scenario: scenarioName,
     description: opt.fault !== undefined ? `custom fault ${JSON.stringify(fault)}` : sc.what,
     fault,
-    faultOn: sc.faultOn || "canary",
+    faultOn: opt.faultOn || sc.faultOn || "canary",
     action: sc.action || null,
     expected: opt.fault !== undefined ? null : sc.expect,
     timeScale: N,
     productionRps: rate,
     sentRps: rate * N,
-    baseline: BASELINE_ENV,
+    baseline: SIM_BASELINE,
+    processor: null,
     startedAt: new Date(t0).toISOString(),
     rollouts: [],
     steps: [],
@@ -277,6 +287,8 @@ async function main() {
 
   const authd = findBinary(opt.authd, ["build/svc/paystream-authd"], ["build"], "paystream-authd");
   const authload = findBinary(opt.authload, ["build/bench/authload/authload", "build/bench/authload"], ["build", "-Dbenchmarks=true"], "authload");
+  const simBin = opt.processorSim || simulatorNextTo(authd);
+  if (!simBin || !fs.existsSync(simBin)) throw new Error(`paystream-processor-sim: ${opt.processorSim || `not found in the build directory of ${authd} (svc/processor_sim/)`}; build it or give --processor-sim PATH`);
   log(`scenario ${scenarioName}: ${record.description}; expected: ${record.expected || "-"}`);
   log(`time scale ${N}: every duration / ${N}; traffic ${rate.toFixed(1)} req/s production-equivalent, sent at ${(rate * N).toFixed(0)} req/s; output ${out}`);
 
@@ -294,6 +306,16 @@ async function main() {
   const token = hex(24);
   const tokenFile = path.join(work, "admin-token");
   fs.writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  // ---- the processor both versions call ----
+  const apiKeyFile = path.join(work, "processor-api-key");
+  fs.writeFileSync(apiKeyFile, `${hex(24)}\n`, { mode: 0o600 });
+  const sim = await new Simulator({ bin: simBin, apiKeyFile, seed: 7, logFile: path.join(out, "processor-sim.log") }).start();
+  const pool = poolSizing(rate * N);
+  const processorEnv = serviceEnv(sim, pool);
+  record.processor = { bin: simBin, args: sim.args, port: sim.port, admin: sim.admin, baseline: SIM_BASELINE, pool, env: processorEnv, fault: null, stats: null, services: {} };
+  log(`processor: ${simBin} http 127.0.0.1:${sim.port} admin 127.0.0.1:${sim.admin}, 1 reactor, API key file; baseline latency ${SIM_BASELINE.latencyMs} +/- ${SIM_BASELINE.jitterMs} ms, ${SIM_BASELINE.errorRate * 100}% errors, ${SIM_BASELINE.slowRate * 100}% +${SIM_BASELINE.slowLatencyMs} ms, ${SIM_BASELINE.successRate * 100}% approvals`);
+  log(`processor pools (Little's law): ${pool.sentRps.toFixed(0)} calls/s x ${pool.meanCallMs.toFixed(0)} ms mean (${pool.worstCallMs} ms worst) = ${pool.busyMean.toFixed(0)} busy connections (${pool.busyWorst.toFixed(0)} worst) -> PROCESSOR_MAX_CONNECTIONS=${pool.maxConnections}, PROCESSOR_MAX_QUEUE=${pool.maxQueue} per service`);
+
   let seq = 0;
   const startService = async (role, release) => {
     const name = `authd-${role}${seq++ ? `-${seq - 1}` : ""}`;
@@ -309,7 +331,7 @@ async function main() {
         REACTORS: "1",
         LOG_LEVEL: "info",
         RANDOM_SEED: String(11 * seq),
-        ...BASELINE_ENV,
+        ...processorEnv,
       },
     });
     const line = await waitForLine(p, /"listening"/, 10000);
@@ -379,7 +401,7 @@ async function main() {
 
   // ---- traffic ----
   // Every request carries the same Luhn-valid authorization, so every decline comes from
-  // the simulated processor. authload sends all of it to the mesh, which splits it.
+  // the shared processor. authload sends all of it to the mesh, which splits it.
   const bodyFile = path.join(work, "authorize.json");
   fs.writeFileSync(bodyFile, JSON.stringify({ card_number: "4111111111111111", currency: "EUR", amount: "42.50", merchant: "canary-rehearsal", merchant_id: "rehearsal" }));
   const traffic = new Traffic({ authload, target: `127.0.0.1:${mesh.port}`, rps: rate * N, out, record, el, N, log, bodyFile });
@@ -405,8 +427,16 @@ async function main() {
     return r;
   };
   const injectFault = async (why) => {
-    const targets = record.faultOn === "both" ? ["stable", "canary"] : ["canary"];
-    for (const role of targets) {
+    if (record.faultOn === "processor") {
+      record.processor.statsAtFault = await sim.stats();
+      const r = await sim.inject(fault);
+      record.faultResponse = r.json;
+      record.processor.fault = fault;
+      log(`fault injected into the shared processor (simulator admin port, PUT /admin/faults)${why ? ` ${why}` : ""}: ${JSON.stringify(fault)} -> ${r.text.trim().slice(0, 200)}`);
+      record.faultAt = now();
+      return;
+    }
+    for (const role of ["canary"]) {
       const r = await inject(svc[role], fault);
       record.faultResponse = r.json;
       log(`fault injected into ${role} (admin port, Bearer token; 401 without it)${why ? ` ${why}` : ""}: ${JSON.stringify(fault)} -> ${r.text.trim().slice(0, 200)}`);
@@ -494,6 +524,7 @@ async function main() {
   if (svc.canary.proc.child && sc.action === "SIGSTOP") svc.canary.proc.child.kill("SIGCONT");
   await sleep(Math.max(1500, 3 * config.scrapeIntervalMs));
   record.meshCheck = await checkMesh({ mesh, prom, traffic, record, jobs, meshPods, svc, releases, stableRelease, namespace: opt.namespace, log });
+  await checkProcessor({ sim, svc, record, log });
   if (!record.meshCheck.ok) {
     log(`HARNESS ERROR: the mesh's counts do not match: ${record.meshCheck.problems.join("; ")}`);
     exitCode = EXIT.error;
@@ -772,6 +803,35 @@ async function checkMesh({ mesh, prom, traffic, record, jobs, meshPods, svc, rel
   };
   log(`mesh check: ${out.ok ? "OK" : "FAILED"}: mesh ${t.requests} requests (${Object.entries(t.byCode).map(([c, n]) => `${c}: ${n}`).join(", ")}; waypoint ${t.byReporter.waypoint}, gateway ${t.byReporter.source}), authload's ${client.segments} finished segment(s) ${client.sent} requests, all equal to the mesh's counts of them, Prometheus ${promTotal} in ${scraped.length} series${problems.length ? `; ${problems.join("; ")}` : ""}`);
   return out;
+}
+
+// What the shared processor saw (its /admin/stats) and what each service's pool did (the
+// processor series of its /metrics); busy = 503 processor_busy answers, which the pool
+// sizing rules out in every scenario: any is reported loudly and recorded.
+async function checkProcessor({ sim, svc, record, log }) {
+  const p = record.processor;
+  p.stats = await sim.stats();
+  p.busy = 0;
+  for (const role of ["stable", "canary"]) {
+    const s = svc[role];
+    if (s.proc.exited || s.proc.child.signalCode) continue; // crash: gone
+    let text = "";
+    try {
+      const r = await fetch(`http://127.0.0.1:${s.admin}/metrics`, { signal: AbortSignal.timeout(3000) });
+      text = await r.text();
+    } catch {
+      continue;
+    }
+    const series = processorSeries(text);
+    const busy = Object.entries(series).filter(([k]) => /busy/.test(k)).reduce((a, [, v]) => a + v, 0);
+    p.services[role] = { version: s.version, busy, series };
+    p.busy += busy;
+  }
+  const st = p.stats;
+  const f = p.statsAtFault;
+  if (f) p.sinceFault = { requests: st.requests - f.requests, errors: st.errors - f.errors };
+  log(`processor: ${st.requests} calls (${st.executed} decided: ${st.approved} approved, ${st.declined} declined; ${st.errors} errors, ${st.duplicates} duplicates, ${st.rejected ?? 0} rejected)${f ? `; since ${JSON.stringify(p.fault)}: ${p.sinceFault.errors} errors in ${p.sinceFault.requests} calls` : ""}; 503 processor_busy: ${p.busy}${Object.keys(p.services).length ? ` (${Object.entries(p.services).map(([r, x]) => `${r} ${x.busy}`).join(", ")})` : ""}`);
+  if (p.busy > 0) log(`PROCESSOR POOL TOO SMALL: ${p.busy} requests answered 503 processor_busy (PROCESSOR_MAX_CONNECTIONS=${p.pool.maxConnections}, PROCESSOR_MAX_QUEUE=${p.pool.maxQueue})`);
 }
 
 // The relabeling proof: exactly the Running pods' admin ports are scraped, with exactly

@@ -17,7 +17,10 @@
 // canary with probability = the current weight (Envoy picks per request). Per version:
 // failed ~ Binomial(requests, error rate), answered = the rest, slow (> 0.3 s) ~
 // Binomial(answered, slow rate), approved ~ Binomial(answered, approval rate).
-// Baseline of both versions: 0.05% errors, 0.5% slow, 94% approvals.
+// Baseline of both versions, from the processor they share (SIM_BASELINE in processor.mjs,
+// the simulator's flags): 0.05% errors, 0.5% slow, 94% approvals. A scenario's fault acts
+// on the canary's own calls, except shared-incident: the shared processor fails, so both
+// versions get one behaviour.
 // Not modelled: Prometheus' increase() extrapolation and scrape/rule-evaluation delays
 // (windows are exact sums of the bins they cover), 4xx (excluded from every count).
 import { AnalysisRun, isCompleted, evaluateResult } from "./controller.mjs";
@@ -162,6 +165,8 @@ const WINDOW_S = { "traffic-share": 60, "traffic-flowing": 60, "fast-fail": 60, 
 // f(t, ctx) -> {err, slow, approve, hang, open} for "c" and "s"; t in seconds since the
 // rollout started; ctx.t100 is when the weight reached 100 (null before).
 const healthy = () => ({ ...BASE });
+// A processor incident: the one processor both versions call fails for every caller.
+const processorIncident = (t) => (t >= 180 ? { ...BASE, err: 0.3, open: true } : { ...BASE });
 export const SCENARIOS = {
   healthy: { expect: "promoted", c: healthy, s: healthy },
   "error-budget": { expect: "aborted", c: () => ({ ...BASE, err: 0.005 }), s: healthy },
@@ -171,7 +176,7 @@ export const SCENARIOS = {
   hang: { expect: "aborted", c: (t) => (t >= 5 ? { ...BASE, hang: true } : { ...BASE }), s: healthy },
   unrouted: { expect: "aborted", c: healthy, s: healthy, unrouted: true },
   "thin-traffic": { expect: "aborted", rate: 0.3, c: (t) => (t >= 5 ? { ...BASE, hang: true } : { ...BASE }), s: healthy },
-  "shared-incident": { expect: "paused", c: (t) => (t >= 180 ? { ...BASE, err: 0.3, open: true } : { ...BASE }), s: (t) => (t >= 180 ? { ...BASE, err: 0.3, open: true } : { ...BASE }) },
+  "shared-incident": { expect: "paused", c: processorIncident, s: processorIncident },
   late: { expect: "aborted", c: (t, ctx) => (ctx.t100 !== null && t >= ctx.t100 ? { ...BASE, err: 0.005 } : { ...BASE }), s: healthy },
   "no-traffic": { expect: "paused", rate: 0, c: healthy, s: healthy },
 };
