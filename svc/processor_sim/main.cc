@@ -21,6 +21,7 @@
 #include "svc/processor_sim/sim_handler.h"
 #include "svc/processor_sim/sim_options.h"
 #include "svc/processor_sim/sim_state.h"
+#include "svc/runtime_info.h"
 
 namespace {
 
@@ -46,6 +47,13 @@ int main(int argc, char** argv) {
   const sim::SimOptions& o = parsed.options;
   if (o.help) {
     std::fputs(sim::sim_help_text().c_str(), stdout);
+    return 0;
+  }
+  if (o.version) {
+    const std::string_view version = paystream::svc::service_version_default();
+    const std::string_view revision = paystream::svc::revision();
+    std::printf("paystream-processor-sim %.*s (revision %.*s)\n", static_cast<int>(version.size()),
+                version.data(), static_cast<int>(revision.size()), revision.data());
     return 0;
   }
   std::signal(SIGPIPE, SIG_IGN);

@@ -126,6 +126,13 @@ TEST(ProcessorSimHelp, DocumentsEveryFlag) {
         "--max-connections", "--seed", "SIM_PORT"}) {
     EXPECT_NE(text.find(flag), std::string::npos) << flag;
   }
+  FILE* v = popen((binary + " --version").c_str(), "r");
+  ASSERT_NE(v, nullptr);
+  std::string version;
+  while (size_t n = fread(buf, 1, sizeof buf, v)) version.append(buf, n);
+  EXPECT_EQ(pclose(v), 0);
+  EXPECT_TRUE(version.starts_with("paystream-processor-sim ")) << version;
+  EXPECT_NE(version.find(" (revision "), std::string::npos) << version;
   FILE* bad = popen((binary + " --port nope 2>/dev/null").c_str(), "r");
   ASSERT_NE(bad, nullptr);
   EXPECT_EQ(WEXITSTATUS(pclose(bad)), 2);

@@ -132,6 +132,10 @@ SimOptionsResult parse_sim_options(const std::vector<std::string>& args,
       result.options.help = true;
       continue;
     }
+    if (arg == "--version") {
+      result.options.version = true;
+      continue;
+    }
     if (!arg.starts_with("--")) {
       result.error = "unexpected argument (flags are --name value or --name=value)";
       return result;
@@ -176,6 +180,7 @@ std::string sim_help_text() {
     std::string line = "  --" + std::string(flag.name) + "  [" + env_name(flag.name) + "]";
     text += line + "\n      " + std::string(flag.help) + "\n";
   }
+  text += "  --version\n      prints \"paystream-processor-sim <version> (revision <revision>)\"\n";
   text += "  --help\n      this text\n";
   return text;
 }

@@ -30,6 +30,7 @@ struct SimOptions {
   uint64_t max_connections = 20000;
   std::optional<uint64_t> seed;  // unset: drawn at start-up
   bool help = false;
+  bool version = false;
 };
 
 struct SimOptionsResult {
