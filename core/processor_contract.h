@@ -19,9 +19,11 @@
 //   status 200 and {"status":"declined","decline_code":"insufficient_funds"}
 //     (decline_code: insufficient_funds, do_not_honor, card_expired, suspected_fraud,
 //      restricted_card or limit_exceeded).
-//   The body is one JSON object of at most kMaxProcessorAnswerBytes bytes; members other than
-//   these are ignored; a repeated known member, a member of the wrong type, a status other
-//   than 200 or invalid JSON make the answer invalid.
+//   The body is one JSON object of at most kMaxProcessorAnswerBytes bytes, nested at most 16
+//   levels (the object included); other members are ignored (whatever their value); the answer is
+//   invalid when the status is not 200, the JSON is invalid, a known member is repeated or not a
+//   string, an approved answer carries a decline_code or a declined one an authorization_code, or a
+//   value is outside the sets above (case-sensitive).
 // Errors from the processor: any other status, with {"error":"<code>","message":"<text>"}: the
 // simulator answers 400 invalid_request, 401 unauthorized, 422 idempotency_key_reused (the key
 // was used with a different request) and 500 processor_error.
@@ -52,8 +54,8 @@ inline constexpr size_t kMaxProcessorAnswerBytes = 4096;
 // (a merchant name of 128 bytes escapes to at most 768).
 inline constexpr size_t kMaxProcessorRequestBytes = 8192;
 
-// Appends nothing: replaces `out` with the request body for `request` (which must be
-// Luhn-valid, with a currency). Does not allocate once `out` has grown to its size.
+// Replaces `out` with the request body for `request` (Luhn-valid, with a currency: what the
+// pipeline sends after its local checks). Does not allocate once `out` has grown to its size.
 void encode_processor_request(const AuthorizeRequest& request, std::string_view transaction_id,
                               std::string& out);
 
@@ -116,9 +118,9 @@ class ProcessorRequestDecoder {
   std::unique_ptr<State> state_;
 };
 
-// Replaces `out` with the 200 answer body for an approved or declined decision (a
-// processor_error decision, or a decline with invalid_card_number, is the caller's bug: it
-// writes a do_not_honor decline).
+// Replaces `out` with the 200 answer body for an approved or declined decision. Only those
+// two may be passed: anything else is written as a do_not_honor decline (the processor never
+// sends invalid_card_number, and a processor_error is a 500, not a body of this shape).
 void encode_processor_answer(const Decision& decision, std::string& out);
 
 }  // namespace paystream::core

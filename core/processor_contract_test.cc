@@ -175,6 +175,17 @@ TEST(ProcessorContract, AnythingElseIsInvalid) {
   EXPECT_EQ(decoder.decode(200, ok).kind, ProcessorAnswer::Kind::approved);
 }
 
+TEST(ProcessorContract, UnknownMembersMayNestSixteenLevels) {
+  // The body's object is level 1; "x" adds levels with arrays.
+  auto nested = [](int levels) {
+    return R"({"status":"approved","authorization_code":"A1B2C3","x":)" +
+           std::string(levels - 1, '[') + std::string(levels - 1, ']') + "}";
+  };
+  ProcessorAnswerDecoder decoder;
+  EXPECT_EQ(decoder.decode(200, nested(16)).kind, ProcessorAnswer::Kind::approved);
+  EXPECT_EQ(decoder.decode(200, nested(17)).kind, ProcessorAnswer::Kind::invalid);
+}
+
 TEST(ProcessorContract, AnswerDecoderSurvivesArbitraryBytes) {
   ProcessorAnswerDecoder decoder;
   Xoshiro256 rng(11);
