@@ -20,10 +20,10 @@
 //     (decline_code: insufficient_funds, do_not_honor, card_expired, suspected_fraud,
 //      restricted_card or limit_exceeded).
 //   The body is one JSON object of at most kMaxProcessorAnswerBytes bytes, nested at most 16
-//   levels (the object included); other members are ignored (whatever their value); the answer is
-//   invalid when the status is not 200, the JSON is invalid, a known member is repeated or not a
-//   string, an approved answer carries a decline_code or a declined one an authorization_code, or a
-//   value is outside the sets above (case-sensitive).
+//   levels (the object included); other members are ignored (whatever their value). The
+//   answer is invalid when the status is not 200, the JSON is invalid, a known member is
+//   repeated or not a string, an approved answer carries a decline_code or a declined one an
+//   authorization_code, or a value is outside the sets above (case-sensitive).
 // Errors from the processor: any other status, with {"error":"<code>","message":"<text>"}: the
 // simulator answers 400 invalid_request, 401 unauthorized, 422 idempotency_key_reused (the key
 // was used with a different request) and 500 processor_error.
