@@ -13,39 +13,12 @@
 #include "net/http_response_parser.h"
 #include "net/log.h"
 #include "net/reactor_timer.h"
+#include "net/upstream_addresses.h"
 
 namespace paystream::net {
 namespace {
 
 using Kind = HttpResult::Kind;
-
-// Resolved addresses in the order new connections use them: IPv4 first, then IPv6.
-void collect_addresses(const addrinfo* res, uint16_t port, std::vector<sockaddr_storage>& out) {
-  out.clear();
-  for (int family : {AF_INET, AF_INET6}) {
-    for (const addrinfo* a = res; a != nullptr; a = a->ai_next) {
-      if (a->ai_family != family || a->ai_addrlen > sizeof(sockaddr_storage)) continue;
-      sockaddr_storage s{};
-      std::memcpy(&s, a->ai_addr, a->ai_addrlen);
-      if (family == AF_INET) {
-        reinterpret_cast<sockaddr_in*>(&s)->sin_port = htons(port);
-      } else {
-        reinterpret_cast<sockaddr_in6*>(&s)->sin6_port = htons(port);
-      }
-      const bool seen = std::any_of(out.begin(), out.end(), [&](const sockaddr_storage& o) {
-        return std::memcmp(&o, &s, sizeof s) == 0;
-      });
-      if (!seen) out.push_back(s);
-    }
-  }
-}
-
-bool parse_ip_literal(const std::string& host, uint16_t port, sockaddr_storage& out) {
-  out = {};
-  if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&out)) == 0) return true;
-  out = {};
-  return uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&out)) == 0;
-}
 
 bool retryable(Kind kind, bool reused, bool answer_started) {
   return kind == Kind::connect_failed || (kind == Kind::closed && reused && !answer_started);
@@ -100,17 +73,15 @@ struct HttpClient::Impl {
         loop(l),
         options(std::move(o)),
         queue_timer(r, [this] { on_queue_timer(); }),
-        resolve_timer(r, [this] { start_resolve(); }) {
+        resolve_timer(r, [this] { start_resolve(); }),
+        addresses(options.port) {
     options.max_connections = std::max<size_t>(options.max_connections, 1);
     options.resolve_interval_ms = std::max<uint32_t>(options.resolve_interval_ms, 1);
     if (options.host_header.empty()) options.host_header = options.host;
     idle.reserve(options.max_connections);
     queue_timer.set_background();
     resolve_timer.set_background();
-    sockaddr_storage literal;
-    if (parse_ip_literal(options.host, options.port, literal)) {
-      addresses.push_back(literal);
-    } else {
+    if (!addresses.set_literal(options.host)) {
       resolve_timer.start(0, options.resolve_interval_ms);
     }
   }
@@ -326,10 +297,8 @@ struct HttpClient::Impl {
     ++c->open_handles;
     uv_unref(reinterpret_cast<uv_handle_t*>(&c->tcp));
     uv_tcp_nodelay(&c->tcp, 1);
-    const sockaddr_storage& address = addresses[next_address++ % addresses.size()];
     c->connect_req.data = c;
-    const int rc = uv_tcp_connect(&c->connect_req, &c->tcp,
-                                  reinterpret_cast<const sockaddr*>(&address), on_connect);
+    const int rc = uv_tcp_connect(&c->connect_req, &c->tcp, addresses.next(), on_connect);
     if (rc != 0) defer_error(c, rc);
   }
 
@@ -583,11 +552,10 @@ struct HttpClient::Impl {
   }
 
   void resolved(int status, addrinfo* res) {
-    if (status == 0) collect_addresses(res, options.port, fresh);
+    const bool replaced = addresses.update(status, res);
     if (res != nullptr) uv_freeaddrinfo(res);
-    if (status == 0 && !fresh.empty()) {
+    if (replaced) {
       stats.add_resolution();
-      addresses.swap(fresh);
       dispatch();
       return;
     }
@@ -651,9 +619,7 @@ struct HttpClient::Impl {
   uint64_t queue_timer_due = std::numeric_limits<uint64_t>::max();
   bool shut = false;
 
-  std::vector<sockaddr_storage> addresses;  // new connections take them in turn
-  std::vector<sockaddr_storage> fresh;      // a resolution's result, swapped in
-  size_t next_address = 0;
+  UpstreamAddresses addresses;  // new connections take them in turn
   Resolve* resolve = nullptr;
 
   std::vector<Conn*> conns;       // every connection object (free ones included)
