@@ -2,13 +2,17 @@
 // reactor running on its own thread.
 
 #include <gtest/gtest.h>
+#include <uv.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <deque>
 #include <future>
 #include <mutex>
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +20,47 @@
 #include "net/http_client.h"
 #include "net/router.h"
 #include "net/testing/http_upstream.h"
+
+// This file replaces operator new and delete with malloc and free: GCC, seeing both inlined,
+// would take them for a mismatch.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+// Allocations counted on one thread while a flag is up: operator new and libuv's allocator.
+namespace {
+thread_local bool counting_allocations = false;
+std::atomic<uint64_t> allocations{0};
+void count() {
+  if (counting_allocations) allocations.fetch_add(1, std::memory_order_relaxed);
+}
+void* counted_malloc(size_t n) {
+  count();
+  return std::malloc(n);
+}
+void* counted_realloc(void* p, size_t n) {
+  count();
+  return std::realloc(p, n);
+}
+void* counted_calloc(size_t n, size_t size) {
+  count();
+  return std::calloc(n, size);
+}
+// Before main: libuv must get its allocator before its first use.
+const int uv_allocator_installed =
+    uv_replace_allocator(counted_malloc, counted_realloc, counted_calloc, std::free);
+}  // namespace
+
+void* operator new(size_t n) {
+  count();
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  std::free(p);
+}
 
 namespace paystream::net {
 namespace {
@@ -406,6 +451,65 @@ TEST_F(HttpClientE2e, NamesAreResolvedAgainPeriodically) {
   EXPECT_EQ(loop.call({}).kind, Kind::response);
   EXPECT_EQ(up.accepted(), 1u);  // re-resolving does not drop the pool
   EXPECT_EQ(loop.client().stats().resolution_failures(), 0u);
+}
+
+// Sequential calls, each started from the previous one's callback (all on the reactor thread).
+struct Chain {
+  HttpClient* client = nullptr;
+  int left = 0;
+  int count_below = 0;  // allocations are counted once `left` drops below this
+  int responses = 0;
+  std::promise<void> done;
+  std::string key = "txn_0123456789abcdef";
+  std::string body = R"({"amount":"12.34","currency":"USD"})";
+
+  void next() {
+    const HttpHeaderField headers[] = {{"Idempotency-Key", key}, {"Authorization", "Bearer k"}};
+    HttpCall call;
+    call.target = "/ok";
+    call.headers = headers;
+    call.body = body;
+    call.may_retry = true;
+    client->call(call, on_result, this, 0);
+  }
+  static void on_result(void* context, uint64_t, const HttpResult& r) {
+    auto* c = static_cast<Chain*>(context);
+    if (r.kind == Kind::response && r.body == c->body) ++c->responses;
+    if (--c->left < c->count_below) counting_allocations = true;
+    if (c->left == 0) {
+      counting_allocations = false;
+      c->done.set_value();
+      return;
+    }
+    c->next();
+  }
+};
+
+TEST_F(HttpClientE2e, WarmCallsDoNotAllocate) {
+  ASSERT_EQ(uv_allocator_installed, 0);
+  // The counter sees an allocation on this thread.
+  allocations = 0;
+  counting_allocations = true;
+  void* volatile probe = ::operator new(8);
+  ::operator delete(probe);
+  counting_allocations = false;
+  ASSERT_EQ(allocations.load(), 1u);
+
+  Loop loop(options_for(up));
+  Chain chain;
+  chain.client = &loop.client();
+  chain.left = 60;
+  chain.count_below = 50;  // the first 10 calls warm up
+  auto done = chain.done.get_future();
+  allocations = 0;
+  loop.on_loop([&] {
+    chain.next();
+    return 0;
+  });
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(chain.responses, 60);
+  EXPECT_EQ(allocations.load(), 0u);
+  EXPECT_EQ(up.accepted(), 1u);
 }
 
 }  // namespace
