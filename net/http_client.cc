@@ -370,14 +370,12 @@ struct HttpClient::Impl {
       return;
     }
     if (nread < 0) {
-      const ResponseParser::Result r =
-          nread == UV_EOF ? c->parser.finish() : ResponseParser::Result{};
-      if (nread == UV_EOF && r.event == ResponseParser::Event::complete) {
+      // Closed or reset: complete only when the body was delimited by the close; an answer
+      // cut short is `closed`, whatever part of it came.
+      if (nread == UV_EOF && c->parser.finish().event == ResponseParser::Event::complete) {
         answered(c, false);
       } else {
-        end_attempt(c, nread == UV_EOF && r.event == ResponseParser::Event::malformed
-                           ? Kind::malformed
-                           : Kind::closed);
+        end_attempt(c, Kind::closed);
       }
       return;
     }

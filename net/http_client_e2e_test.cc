@@ -374,6 +374,11 @@ TEST_F(HttpClientE2e, NoResendAfterAByteOfTheAnswer) {
   EXPECT_EQ(o.kind, Kind::closed);
   EXPECT_EQ(o.attempts, 1);
   EXPECT_EQ(up.requests("/reset"), 1u);
+  ASSERT_EQ(loop.call({}).kind, Kind::response);
+  const Outcome cut = loop.call({.target = "/truncate", .may_retry = true});
+  EXPECT_EQ(cut.kind, Kind::closed);  // cut short by a close: not a complete answer
+  EXPECT_EQ(cut.attempts, 1);
+  EXPECT_EQ(up.requests("/truncate"), 1u);
   // A reset before any byte on a reused connection is resent once; the resend, on a new
   // connection, is not resent again.
   ASSERT_EQ(loop.call({}).kind, Kind::response);

@@ -227,6 +227,9 @@ void HttpUpstream::run() {
         send_all(c.fd, "HTTP/1.1 200 O");
         usleep(20'000);  // let the partial answer reach the client before the reset
         drop(i, true);
+      } else if (path == "/truncate") {
+        send_all(c.fd, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+        drop(i, false);
       } else if (path == "/drop") {
         drop(i, true);
       } else if (path == "/garbage") {

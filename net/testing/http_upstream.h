@@ -7,6 +7,7 @@
 //   /close     200 with `Connection: close`, then closes
 //   /http10    an HTTP/1.0 200 without keep-alive (it keeps the connection open)
 //   /reset     part of a status line, then a reset
+//   /truncate  the head and 3 of 10 body bytes, then a close
 //   /drop      a reset, no byte of an answer
 //   /garbage   bytes that are not HTTP
 //   /big       200 with a 100000-byte body
