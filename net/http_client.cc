@@ -14,6 +14,7 @@
 #include "net/log.h"
 #include "net/reactor_timer.h"
 #include "net/upstream_addresses.h"
+#include "net/wait_queue.h"
 
 namespace paystream::net {
 namespace {
@@ -29,19 +30,17 @@ bool retryable(Kind kind, bool reused, bool answer_started) {
 struct HttpClient::Impl {
   struct Conn;
 
-  // One call from call() to its callback; reused through a free list.
-  struct Pending {
+  // One call from call() to its callback (its deadline in WaitNode); reused through a free
+  // list.
+  struct Pending : WaitNode {
     HttpCallback callback = nullptr;
     void* context = nullptr;
     uint64_t tag = 0;
-    uint64_t deadline_ms = 0;
     std::string bytes;  // the request, resent as is
     bool may_retry = false;
     bool head = false;
     uint8_t attempts = 0;
     bool maybe_sent = false;
-    Pending* prev = nullptr;  // queue links
-    Pending* next = nullptr;
   };
 
   enum class ConnState : uint8_t { free, connecting, busy, idle, closing };
@@ -105,8 +104,8 @@ struct HttpClient::Impl {
       end_at_once(Kind::shutdown, callback, context, tag);
       return;
     }
-    const bool can_start = queue_head == nullptr && (!idle.empty() || can_open());
-    if (!can_start && queue_size >= options.max_queue) {
+    const bool can_start = queue.empty() && (!idle.empty() || can_open());
+    if (!can_start && queue.size() >= options.max_queue) {
       end_at_once(Kind::busy, callback, context, tag);
       return;
     }
@@ -170,38 +169,19 @@ struct HttpClient::Impl {
     end(p, result);
   }
 
-  // ---- the queue (FIFO, intrusive) ----
+  // ---- the queue ----
 
   void enqueue_back(Pending* p) {
-    p->next = nullptr;
-    p->prev = queue_tail;
-    (queue_tail != nullptr ? queue_tail->next : queue_head) = p;
-    queue_tail = p;
-    ++queue_size;
+    queue.push_back(p);
     watch_deadline(p->deadline_ms);
   }
 
   void enqueue_front(Pending* p) {
-    p->prev = nullptr;
-    p->next = queue_head;
-    (queue_head != nullptr ? queue_head->prev : queue_tail) = p;
-    queue_head = p;
-    ++queue_size;
+    queue.push_front(p);
     watch_deadline(p->deadline_ms);
   }
 
-  void unlink(Pending* p) {
-    (p->prev != nullptr ? p->prev->next : queue_head) = p->next;
-    (p->next != nullptr ? p->next->prev : queue_tail) = p->prev;
-    p->prev = p->next = nullptr;
-    --queue_size;
-  }
-
-  Pending* pop_front() {
-    Pending* p = queue_head;
-    unlink(p);
-    return p;
-  }
+  Pending* pop_front() { return static_cast<Pending*>(queue.pop_front()); }
 
   // One timer for the whole queue, armed for the earliest deadline in it (or earlier).
   void watch_deadline(uint64_t deadline_ms) {
@@ -212,26 +192,17 @@ struct HttpClient::Impl {
   }
 
   void on_queue_timer() {
-    queue_timer_due = std::numeric_limits<uint64_t>::max();
-    const uint64_t now = base::monotonic_ms();
-    uint64_t next_due = std::numeric_limits<uint64_t>::max();
-    for (Pending* p = queue_head; p != nullptr;) {
-      Pending* next = p->next;
-      if (p->deadline_ms <= now) {
-        unlink(p);
-        end(p, Kind::timeout);  // may call() and queue more: they are behind `next`
-      } else {
-        next_due = std::min(next_due, p->deadline_ms);
-      }
-      p = next;
-    }
-    if (next_due != std::numeric_limits<uint64_t>::max()) watch_deadline(next_due);
+    queue_timer_due = WaitQueue::kNever;  // calls queued by the callbacks below arm it again
+    const uint64_t next_due = queue.expire(base::monotonic_ms(), [this](WaitNode* n) {
+      end(static_cast<Pending*>(n), Kind::timeout);
+    });
+    if (next_due != WaitQueue::kNever) watch_deadline(next_due);
     publish();
   }
 
   // Gives queued calls the idle connections and the room left in the pool.
   void dispatch() {
-    while (queue_head != nullptr && !shut) {
+    while (!queue.empty() && !shut) {
       if (!idle.empty() || can_open()) {
         start(pop_front());
         continue;
@@ -515,7 +486,7 @@ struct HttpClient::Impl {
 
   void publish() {
     stats.set_connections(open_count, busy_count);
-    stats.set_queue_depth(queue_size);
+    stats.set_queue_depth(queue.size());
   }
 
   // ---- name resolution ----
@@ -568,19 +539,21 @@ struct HttpClient::Impl {
     if (!addresses.empty()) return;  // the old addresses stay
     // Nothing to connect to: each queued call has had its attempt. A second one (the resend
     // rule) waits for the next resolution, which dispatch() starts.
-    for (Pending* p = queue_head; p != nullptr;) {
-      Pending* next = p->next;
+    const WaitNode* const last = queue.back();
+    for (WaitNode* n = queue.front(); n != nullptr;) {
+      WaitNode* const next = n == last ? nullptr : n->next;
+      auto* p = static_cast<Pending*>(n);
       ++p->attempts;
       if (!(p->may_retry && p->attempts == 1 && base::monotonic_ms() < p->deadline_ms)) {
-        unlink(p);
+        queue.remove(p);
         end(p, Kind::connect_failed);
       } else {
         stats.add_retry();
       }
-      p = next;
+      n = next;
     }
     // Calls queued from the callbacks above have had no attempt yet: they wait too.
-    if (queue_head != nullptr && !shut) start_resolve();
+    if (!queue.empty() && !shut) start_resolve();
     publish();
   }
 
@@ -599,7 +572,7 @@ struct HttpClient::Impl {
     queue_timer.stop();
     resolve_timer.stop();
     abandon_resolve();
-    while (queue_head != nullptr) end(pop_front(), Kind::shutdown);
+    while (!queue.empty()) end(pop_front(), Kind::shutdown);
     for (Conn* c : conns) {
       Pending* p = c->call;
       c->call = nullptr;
@@ -614,7 +587,7 @@ struct HttpClient::Impl {
   HttpClientOptions options;
   ReactorTimer queue_timer;
   ReactorTimer resolve_timer;
-  uint64_t queue_timer_due = std::numeric_limits<uint64_t>::max();
+  uint64_t queue_timer_due = WaitQueue::kNever;
   bool shut = false;
 
   UpstreamAddresses addresses;  // new connections take them in turn
@@ -628,9 +601,7 @@ struct HttpClient::Impl {
 
   std::vector<std::unique_ptr<Pending>> owned_pending;
   std::vector<Pending*> free_pending;
-  Pending* queue_head = nullptr;
-  Pending* queue_tail = nullptr;
-  size_t queue_size = 0;
+  WaitQueue queue;  // calls waiting for a connection, oldest first
 
   HttpClientStats stats;
   log::RateLimiter resolve_log{2, 10'000};
