@@ -287,6 +287,13 @@ struct HttpClient::Impl {
 
   void connected(Conn* c, int status) {
     if (status != 0) {
+      if (log::admit(connect_log, "http client connect", base::monotonic_ms())) {
+        log::warn("upstream connect failed")
+            .num("reactor", reactor.index())
+            .str("host", options.host)
+            .num("port", options.port)
+            .str("error", uv_strerror(status));
+      }
       end_attempt(c, Kind::connect_failed);
       return;
     }
@@ -605,6 +612,7 @@ struct HttpClient::Impl {
 
   HttpClientStats stats;
   log::RateLimiter resolve_log{2, 10'000};
+  log::RateLimiter connect_log{2, 10'000};
 };
 
 HttpClient::HttpClient(Reactor& reactor, HttpClientOptions options)
