@@ -204,7 +204,12 @@ struct HttpClient::Impl {
   void dispatch() {
     while (!queue.empty() && !shut) {
       if (!idle.empty() || can_open()) {
-        start(pop_front());
+        Pending* p = pop_front();
+        if (p->deadline_ms <= base::monotonic_ms()) {
+          end(p, Kind::timeout);  // its caller has given up: not sent
+        } else {
+          start(p);
+        }
         continue;
       }
       if (addresses.empty() && resolve == nullptr) start_resolve();
@@ -217,10 +222,12 @@ struct HttpClient::Impl {
     return !addresses.empty() && conns.size() - free_conns.size() < options.max_connections;
   }
 
-  // On an idle connection (the newest) or a new one.
+  // On an idle connection (the newest) or a new one. A resend goes on a new connection when
+  // the pool has room: the idle ones may have been closed by the upstream like the last one.
   void start(Pending* p) {
+    const bool resend = p->attempts > 0;
     ++p->attempts;
-    if (!idle.empty()) {
+    if (!idle.empty() && !(resend && can_open())) {
       Conn* c = idle.back();
       idle.pop_back();
       assign(c, p);

@@ -348,6 +348,23 @@ TEST_F(HttpClientE2e, ReusedConnectionClosedBetweenCallsIsResentOnce) {
   EXPECT_EQ(up.requests("/ok"), 2u);
 }
 
+TEST_F(HttpClientE2e, ResendGoesOnANewConnectionWhenThePoolHasRoom) {
+  HttpClientOptions options = options_for(up);
+  options.max_connections = 3;
+  Loop loop(options);
+  const size_t a = loop.start({.target = "/ok?ms=50"});
+  const size_t b = loop.start({.target = "/ok?ms=50"});
+  ASSERT_EQ(loop.wait(a).kind, Kind::response);
+  ASSERT_EQ(loop.wait(b).kind, Kind::response);
+  ASSERT_EQ(up.accepted(), 2u);  // two idle connections in the pool
+  up.reset_reused = true;        // both are dead for the next request they carry
+  const Outcome o = loop.call({.may_retry = true});
+  EXPECT_EQ(o.kind, Kind::response);
+  EXPECT_EQ(o.attempts, 2);
+  EXPECT_EQ(up.reset_unread(), 1u);  // the second idle one was not tried
+  EXPECT_EQ(up.accepted(), 3u);
+}
+
 TEST_F(HttpClientE2e, IdleConnectionClosedByTheUpstreamIsNotUsed) {
   up.idle_close_ms = 30;
   Loop loop(options_for(up));
