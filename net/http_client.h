@@ -14,7 +14,9 @@
 //   - one resend at most, of the same bytes, within the remaining deadline, only when the
 //     call allows it (may_retry) and the connect (or resolution) failed, or a reused
 //     keep-alive connection closed or reset before any byte of the answer. Never after a
-//     byte of the answer, never after a timeout.
+//     byte of the answer, never after a timeout. The resend takes a new connection when the
+//     pool has room (the idle ones may be as stale as the one that failed);
+//   - a queued call whose deadline has passed is never sent.
 // Once warm, a call allocates nothing: calls, connections and buffers are reused.
 // Everything runs on the reactor's thread except stats(), which any thread may read.
 // The client writes with uv_write: the process must ignore SIGPIPE (svc/main.cc does).
