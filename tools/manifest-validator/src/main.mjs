@@ -18,6 +18,7 @@ import { checkAlerting } from "./checks/alerting.mjs";
 import { checkApiServerEgress } from "./checks/apiserver.mjs";
 import { checkMeshScrape } from "./checks/mesh-scrape.mjs";
 import { checkIdempotencyStore } from "./checks/idempotency.mjs";
+import { checkProcessorLink } from "./checks/processor.mjs";
 import { checkEnvironments } from "./envs.mjs";
 import { checkYamllint, checkWorkflows } from "./checks/external.mjs";
 
@@ -94,6 +95,7 @@ async function main() {
   checkCanaryAnalysis(ctx);
   const { imageRepo } = checkService(ctx);
   checkIdempotencyStore(ctx);
+  checkProcessorLink(ctx);
   checkEnvironments(ctx);
   checkPrometheus(ctx);
   checkAlerting(ctx);
