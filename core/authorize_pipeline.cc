@@ -191,22 +191,9 @@ AuthorizeStep AuthorizePipeline::execute(Call& call, const AuthorizeRequest& req
   }
   const Admission admission = shared_.breaker.admit(now.monotonic_ms());
   if (!admission.admitted) {
-    const uint32_t retry_after = retry_after_seconds(admission.retry_after_ms);
-    if (call.keyed) {
-      AuthorizeStep step = release_and_reject(call, ServiceError::circuit_open, retry_after, now);
-      step.transitions[0] = admission.transition;
-      return step;
-    }
-    const int n = std::snprintf(retry_after_, sizeof retry_after_, "%u", retry_after);
-    format_service_error(ServiceError::circuit_open, call.transaction_id_view(), body_);
-    AuthorizeStep step =
-        answer(503, call.request_id_view(), AuthStatus::rejected, call.label, call.started_ns, now);
-    step.retry_after = std::string_view(retry_after_, static_cast<size_t>(n));
+    AuthorizeStep step = not_sent(call, ServiceError::circuit_open,
+                                  retry_after_seconds(admission.retry_after_ms), now);
     step.transitions[0] = admission.transition;
-    step.failed = true;
-    step.error = ServiceError::circuit_open;
-    step.transaction_id = call.transaction_id_view();
-    give_back(call);  // the views above stay valid: nothing reuses the call before our return
     return step;
   }
   call.ticket = admission.ticket;
@@ -303,23 +290,23 @@ AuthorizeStep AuthorizePipeline::busy(Call& call, const PipelineTime& now) {
   // Never sent: the breaker hears nothing of it, and a probe slot it held is free again.
   const BreakerTransition reported =
       shared_.breaker.report(call.ticket, CallOutcome::abandoned, now.monotonic_ms()).transition;
-  constexpr uint32_t kRetryAfterSeconds = 1;
-  if (call.keyed) {
-    AuthorizeStep step =
-        release_and_reject(call, ServiceError::processor_busy, kRetryAfterSeconds, now);
-    step.transitions[1] = reported;
-    return step;
-  }
-  const int n = std::snprintf(retry_after_, sizeof retry_after_, "%u", kRetryAfterSeconds);
-  format_service_error(ServiceError::processor_busy, call.transaction_id_view(), body_);
+  AuthorizeStep step = not_sent(call, ServiceError::processor_busy, 1, now);
+  step.transitions[1] = reported;
+  return step;
+}
+
+AuthorizeStep AuthorizePipeline::not_sent(Call& call, ServiceError error, uint32_t retry_after_s,
+                                          const PipelineTime& now) {
+  if (call.keyed) return release_and_reject(call, error, retry_after_s, now);
+  const int n = std::snprintf(retry_after_, sizeof retry_after_, "%u", retry_after_s);
+  format_service_error(error, call.transaction_id_view(), body_);
   AuthorizeStep step =
       answer(503, call.request_id_view(), AuthStatus::rejected, call.label, call.started_ns, now);
   step.retry_after = std::string_view(retry_after_, static_cast<size_t>(n));
-  step.transitions[1] = reported;
   step.failed = true;
-  step.error = ServiceError::processor_busy;
+  step.error = error;
   step.transaction_id = call.transaction_id_view();
-  give_back(call);
+  give_back(call);  // the views above stay valid: nothing reuses the call before our return
   return step;
 }
 

@@ -165,6 +165,10 @@ class AuthorizePipeline {
   AuthorizeStep finish(Call& call, const PipelineTime& now);
   AuthorizeStep processor_step(Call& call, const PipelineTime& now);
   AuthorizeStep busy(Call& call, const PipelineTime& now);
+  // 503 for a call never sent (circuit open, processor busy), with Retry-After; a keyed
+  // call's key is released first, so a retry after Retry-After runs.
+  AuthorizeStep not_sent(Call& call, ServiceError error, uint32_t retry_after_s,
+                         const PipelineTime& now);
   AuthorizeStep answer(int status, std::string_view request_id, AuthStatus outcome,
                        ProcessorLabel label, uint64_t started_ns, const PipelineTime& now);
   std::string_view request_id_for(std::string_view given, char* buffer);
