@@ -203,7 +203,8 @@ rehearse() {  # rehearse SCENARIO EXPECTED_EXIT EXPECTED_VERDICT (after the lane
       const st = p.stats;
       if (!(st.requests >= 1000 && st.executed > 0)) q.push(`the simulator saw ${st.requests} requests`);
       if (p.busy !== 0) q.push(`${p.busy} requests answered 503 processor_busy (pool ${p.pool.maxConnections}, queue ${p.pool.maxQueue})`);
-      if (!p.services.stable) q.push("no processor series from stable");
+      for (const [role, x] of Object.entries(p.services)) if (x.mode !== "http") q.push(`${role}: processor mode ${x.mode}`);
+      if (!(p.services.stable && p.services.stable.calls.answered > 0)) q.push(`stable, processor calls: ${JSON.stringify(p.services.stable)}`);
       if (st.rejected) q.push(`${st.rejected} calls rejected by the simulator (400/401/422)`);
       const shared = process.argv[2] === "shared-incident";
       // 5% errors put on the simulator: the calls after it fail at about that rate.

@@ -51,6 +51,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: maxConn });
 const apiKey = env("PROCESSOR_API_KEY_FILE", "") ? fs.readFileSync(env("PROCESSOR_API_KEY_FILE"), "utf8").trimEnd() : null;
 let inFlight = 0;
 let busyCount = 0;
+let answered = 0;
 let txn = 0;
 // One call to the upstream: cb(ok, approved) (ok false: a processor failure).
 function callUpstream(card, cb) {
@@ -65,6 +66,7 @@ function callUpstream(card, cb) {
       let j = null;
       try { j = JSON.parse(b); } catch { /* invalid */ }
       if (rs.statusCode !== 200 || !j || !["approved", "declined"].includes(j.status)) return cb(false);
+      answered++;
       cb(true, j.status === "approved");
     });
   });
@@ -127,7 +129,8 @@ function metrics() {
   }
   L.push("# TYPE circuit_breaker_state gauge", `circuit_breaker_state ${cbState()}`);
   L.push("# TYPE circuit_breaker_trips_total counter", `circuit_breaker_trips_total ${cb.trips}`);
-  if (httpMode) L.push("# TYPE processor_busy_rejections_total counter", `processor_busy_rejections_total ${busyCount}`, "# TYPE processor_pool_in_flight gauge", `processor_pool_in_flight ${inFlight}`);
+  L.push("# TYPE auth_processor_mode gauge", `auth_processor_mode{mode="simulated"} ${httpMode ? 0 : 1}`, `auth_processor_mode{mode="http"} ${httpMode ? 1 : 0}`);
+  L.push("# TYPE auth_processor_calls_total counter", `auth_processor_calls_total{result="answered"} ${answered}`, `auth_processor_calls_total{result="busy"} ${busyCount}`);
   L.push("# TYPE fault_injection_enabled gauge", `fault_injection_enabled ${fault.enabled ? 1 : 0}`);
   L.push("# TYPE auth_build_info gauge", `auth_build_info{version="${version}",revision="mock",service_version="${version}"} 1`);
   return L.join("\n") + "\n";

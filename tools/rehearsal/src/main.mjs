@@ -15,7 +15,7 @@ import { formatPromDuration, formatShort } from "./durations.mjs";
 import { prepareConfig, Prometheus, podTargets, meshPodTargets, providerResult } from "./prometheus.mjs";
 import { startProcess, waitForLine, stopProcess, stopAll, httpJson, sleep } from "./procs.mjs";
 import { Mesh } from "./mesh.mjs";
-import { Simulator, SIM_BASELINE, poolSizing, serviceEnv, simulatorNextTo, processorSeries } from "./processor.mjs";
+import { Simulator, SIM_BASELINE, poolSizing, serviceEnv, simulatorNextTo, processorSeries, processorSummary } from "./processor.mjs";
 import { parseDuration } from "./durations.mjs";
 import { gnuplotAvailable, plotTimeline } from "./plot.mjs";
 
@@ -823,14 +823,14 @@ async function checkProcessor({ sim, svc, record, log }) {
       continue;
     }
     const series = processorSeries(text);
-    const busy = Object.entries(series).filter(([k]) => /busy/.test(k)).reduce((a, [, v]) => a + v, 0);
-    p.services[role] = { version: s.version, busy, series };
-    p.busy += busy;
+    const sum = processorSummary(series);
+    p.services[role] = { version: s.version, ...sum, series };
+    p.busy += sum.busy;
   }
   const st = p.stats;
   const f = p.statsAtFault;
   if (f) p.sinceFault = { requests: st.requests - f.requests, errors: st.errors - f.errors };
-  log(`processor: ${st.requests} calls (${st.executed} decided: ${st.approved} approved, ${st.declined} declined; ${st.errors} errors, ${st.duplicates} duplicates, ${st.rejected ?? 0} rejected)${f ? `; since ${JSON.stringify(p.fault)}: ${p.sinceFault.errors} errors in ${p.sinceFault.requests} calls` : ""}; 503 processor_busy: ${p.busy}${Object.keys(p.services).length ? ` (${Object.entries(p.services).map(([r, x]) => `${r} ${x.busy}`).join(", ")})` : ""}`);
+  log(`processor: ${st.requests} calls (${st.executed} decided: ${st.approved} approved, ${st.declined} declined; ${st.errors} errors, ${st.duplicates} duplicates, ${st.rejected ?? 0} rejected)${f ? `; since ${JSON.stringify(p.fault)}: ${p.sinceFault.errors} errors in ${p.sinceFault.requests} calls` : ""}; 503 processor_busy: ${p.busy}; ${Object.entries(p.services).map(([r, x]) => `${r}: mode ${x.mode}, calls ${JSON.stringify(x.calls)}, ${x.retries} resent`).join("; ")}`);
   if (p.busy > 0) log(`PROCESSOR POOL TOO SMALL: ${p.busy} requests answered 503 processor_busy (PROCESSOR_MAX_CONNECTIONS=${p.pool.maxConnections}, PROCESSOR_MAX_QUEUE=${p.pool.maxQueue})`);
 }
 

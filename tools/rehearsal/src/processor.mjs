@@ -107,16 +107,28 @@ export class Simulator {
   }
 }
 
-// The processor series of a service's /metrics: every sample whose metric name or labels
-// name the processor pool (name{labels} -> value).
+// The processor series of a service's /metrics (name{labels} -> value, histogram buckets
+// left out): auth_processor_mode, auth_processor_calls_total by result, connections,
+// queue depth, retries, upstream duration sum and count.
 export function processorSeries(text) {
   const out = {};
   for (const line of text.split("\n")) {
     if (!line || line.startsWith("#")) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!m || !/^(auth_)?processor_|processor_busy/.test(`${m[1]}${m[2] || ""}`)) continue;
-    if (/_bucket$/.test(m[1])) continue;
+    const m = /^(auth_processor_[a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m || m[1].endsWith("_bucket")) continue;
     out[`${m[1]}${m[2] || ""}`] = Number(m[3]);
   }
   return out;
+}
+
+// What the rehearsal checks of a service's pool: the mode in force and the calls answered
+// 503 processor_busy (never sent).
+export function processorSummary(series) {
+  const mode = Object.entries(series).find(([k, v]) => k.startsWith("auth_processor_mode{") && v === 1);
+  const byResult = {};
+  for (const [k, v] of Object.entries(series)) {
+    const m = /^auth_processor_calls_total\{.*result="([a-z_]+)"/.exec(k);
+    if (m) byResult[m[1]] = (byResult[m[1]] || 0) + v;
+  }
+  return { mode: mode ? /mode="([a-z]+)"/.exec(mode[0])[1] : null, calls: byResult, busy: byResult.busy || 0, retries: series.auth_processor_retries_total || 0 };
 }

@@ -2,7 +2,7 @@
 // baseline the Monte Carlo assumes too), the services' environment, the pool's series.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { poolSizing, simulatorArgs, serviceEnv, processorSeries, SIM_BASELINE, PROCESSOR_TIMEOUT_MS } from "../src/processor.mjs";
+import { poolSizing, simulatorArgs, serviceEnv, processorSeries, processorSummary, SIM_BASELINE, PROCESSOR_TIMEOUT_MS } from "../src/processor.mjs";
 import { BASE } from "../src/montecarlo.mjs";
 
 test("pool sizing: Little's law at the default rate (27.8 x 20 = 556 calls/s)", () => {
@@ -51,20 +51,28 @@ test("the services' environment: http mode to the simulator, the sized pool, the
   assert.deepEqual(e, { PROCESSOR_MODE: "http", PROCESSOR_URL: "http://127.0.0.1:4242/v1/authorizations", PROCESSOR_MAX_CONNECTIONS: "512", PROCESSOR_MAX_QUEUE: "2048", PROCESSOR_TIMEOUT_MS: "2000", PROCESSOR_API_KEY_FILE: "/tmp/k" });
 });
 
-test("processor series: pool metrics and processor_busy labels, not the authorize counters", () => {
+test("processor series: the service's pool metrics, not the authorize counters; busy and mode", () => {
   const text = [
-    "# TYPE processor_pool_connections gauge",
-    "processor_pool_connections 3",
-    'processor_busy_rejections_total 2',
-    'auth_requests_total{version="1",status="approved",processor="visa"} 10',
-    'http_request_errors_total{error="processor_busy"} 2',
-    'processor_upstream_duration_seconds_bucket{le="0.1"} 5',
-    "processor_upstream_duration_seconds_count 5",
+    "# TYPE auth_processor_mode gauge",
+    'auth_processor_mode{mode="simulated"} 0',
+    'auth_processor_mode{mode="http"} 1',
+    'auth_processor_calls_total{result="answered"} 900',
+    'auth_processor_calls_total{result="busy"} 2',
+    'auth_processor_calls_total{result="timeout"} 1',
+    'auth_processor_connections{state="busy"} 7',
+    "auth_processor_retries_total 3",
+    'auth_requests_total{version="1",status="rejected",processor="visa"} 10',
+    'auth_processor_upstream_duration_seconds_bucket{le="0.1"} 5',
+    "auth_processor_upstream_duration_seconds_count 5",
   ].join("\n");
-  assert.deepEqual(processorSeries(text), {
-    processor_pool_connections: 3,
-    processor_busy_rejections_total: 2,
-    'http_request_errors_total{error="processor_busy"}': 2,
-    processor_upstream_duration_seconds_count: 5,
-  });
+  const series = processorSeries(text);
+  assert.equal(series['auth_processor_connections{state="busy"}'], 7);
+  assert.equal(series.auth_processor_upstream_duration_seconds_count, 5);
+  assert.ok(!Object.keys(series).some((k) => k.startsWith("auth_requests_total") || k.endsWith("_bucket")));
+  const sum = processorSummary(series);
+  assert.equal(sum.mode, "http");
+  assert.equal(sum.busy, 2, "the calls answered processor_busy, not the busy connections");
+  assert.deepEqual(sum.calls, { answered: 900, busy: 2, timeout: 1 });
+  assert.equal(sum.retries, 3);
+  assert.equal(processorSummary(processorSeries('auth_processor_mode{mode="simulated"} 1')).mode, "simulated");
 });
