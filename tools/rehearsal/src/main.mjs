@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // tools/canary-rehearsal: a canary rollout of the authorization service without a
 // cluster, decided by the AnalysisTemplates of k8s/ against a real Prometheus scraping
-// real service processes. See tools/rehearsal/README.md.
+// real service processes, which call one shared processor simulator. See
+// tools/rehearsal/README.md.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -57,7 +58,7 @@ function usage(code) {
   (code ? process.stderr : process.stdout).write(`usage: tools/canary-rehearsal [options]
 
 Plays the Rollout of k8s/ (steps and AnalysisTemplates read from the files) against a
-stable and a canary paystream-authd, a real Prometheus (file_sd targets, the ConfigMap's
+stable and a canary paystream-authd calling one shared paystream-processor-sim, a real Prometheus (file_sd targets, the ConfigMap's
 relabel_configs) and authload traffic that follows the setWeight steps; evaluates every
 analysis metric the way the Argo Rollouts controller does.
 
