@@ -36,16 +36,16 @@ const PRODUCTION_RPS = 2_400_000 / 86_400; // 2.4M authorizations a day, on aver
 const errors5 = { enabled: true, error_rate: 0.05 };
 const SCENARIOS = {
   healthy: { fault: null, traffic: "normal", expect: "promoted", what: "a good release" },
-  latency: { fault: { enabled: true, latency_ms: 350, jitter_ms: 50 }, slo: "latency", traffic: "normal", expect: "aborted", what: "processor latency 350 +/- 50 ms on the canary" },
-  errors: { fault: errors5, traffic: "normal", expect: "aborted", what: "5% processor errors on the canary" },
-  declines: { fault: { enabled: true, success_rate: 0.5 }, traffic: "normal", expect: "aborted", what: "approval rate 50% on the canary" },
+  latency: { fault: { enabled: true, latency_ms: 350, jitter_ms: 50 }, slo: "latency", traffic: "normal", expect: "aborted", what: "350 +/- 50 ms added before each of the canary's processor calls" },
+  errors: { fault: errors5, traffic: "normal", expect: "aborted", what: "5% of the canary's processor calls fail before they are sent" },
+  declines: { fault: { enabled: true, success_rate: 0.5 }, traffic: "normal", expect: "aborted", what: "half the canary's processor calls declined before they are sent (47% approvals)" },
   breaker: { fault: { enabled: true, error_rate: 1 }, traffic: "normal", expect: "aborted", what: "every processor call fails on the canary (breaker opens)" },
   hang: { fault: null, action: "SIGSTOP", actionDelayS: 10, scale: 4, traffic: "normal", expect: "aborted", what: "the canary stops answering (SIGSTOP) 10 s after traffic reaches it" },
   crash: { fault: null, action: "SIGKILL", actionDelayS: 10, scale: 10, traffic: "normal", expect: "aborted", what: "the canary is killed (SIGKILL) 10 s after traffic reaches it and stays down" },
   reset: { fault: { enabled: true, reset_rate: 0.5 }, traffic: "normal", expect: "aborted", what: "the canary resets half of its connections instead of answering" },
   unrouted: { fault: null, traffic: "unrouted", expect: "aborted", what: "the canary gets nothing although the Rollout's weight is 10 (routes not applied)" },
   "error-budget": { fault: { enabled: true, error_rate: 0.005 }, traffic: "normal", expect: "aborted", what: "0.5% processor errors on the canary (5x the error budget)" },
-  "slow-tail": { fault: { enabled: true, slow_rate: 0.035, slow_latency_ms: 150 }, slo: "latency", traffic: "normal", expect: "aborted", what: "3.5% of the canary's requests 150 ms slower (over 0.3 s), p95 under 0.3 s" },
+  "slow-tail": { fault: { enabled: true, slow_rate: 0.035, slow_latency_ms: 150 }, slo: "latency", traffic: "normal", expect: "aborted", what: "3.5% of the canary's processor calls 150 ms later (over 0.3 s; with the processor's 0.5%, 4%), p95 under 0.3 s" },
   "shared-incident": { fault: errors5, faultOn: "processor", traffic: "normal", expect: "paused", what: "5% errors from the processor that stable and canary share (a processor incident, injected on the simulator)" },
   late: { fault: errors5, faultAfterWeight: 50, traffic: "normal", expect: "aborted", what: "5% processor errors on the canary from the first step after 50%" },
   "thin-traffic": { fault: errors5, rateFactor: 0.3, traffic: "normal", expect: "aborted", what: "30% of the default rate, 5% processor errors on the canary" },
@@ -58,9 +58,10 @@ function usage(code) {
   (code ? process.stderr : process.stdout).write(`usage: tools/canary-rehearsal [options]
 
 Plays the Rollout of k8s/ (steps and AnalysisTemplates read from the files) against a
-stable and a canary paystream-authd calling one shared paystream-processor-sim, a real Prometheus (file_sd targets, the ConfigMap's
-relabel_configs) and authload traffic that follows the setWeight steps; evaluates every
-analysis metric the way the Argo Rollouts controller does.
+stable and a canary paystream-authd calling one shared paystream-processor-sim, a real
+Prometheus (file_sd targets, the ConfigMap's relabel_configs) and authload traffic that
+follows the setWeight steps; evaluates every analysis metric the way the Argo Rollouts
+controller does.
 
   --scenario NAME     ${Object.keys(SCENARIOS).join(" | ")} (default healthy)
   --scenarios A,B|all --runs N
