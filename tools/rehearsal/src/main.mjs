@@ -53,7 +53,6 @@ const SCENARIOS = {
   "no-traffic": { fault: null, traffic: "none", expect: "paused", what: "no traffic at all from before the rollout's start" },
 };
 
-
 function usage(code) {
   (code ? process.stderr : process.stdout).write(`usage: tools/canary-rehearsal [options]
 
