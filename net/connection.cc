@@ -306,6 +306,16 @@ void Connection::reset() {
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), close_cb);
 }
 
+void Connection::send_raw_then_reset(std::string_view bytes) {
+  if (closed_) return;
+  if (!lingering_ && !write_in_flight_ && session_.output().empty() && !bytes.empty()) {
+    uv_buf_t buf =
+        uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
+    (void)uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
+  }
+  reset();
+}
+
 void Connection::close_cb(uv_handle_t* handle) {
   Connection* c = of(handle);
   if (--c->open_handles_ == 0) delete c;

@@ -30,6 +30,9 @@ class Connection final : public RequestSink {
   // Abort the connection with a TCP RST (SO_LINGER 0): every request on it, answered or not,
   // is lost to the client. Fault injection only (reset_rate).
   void reset();
+  // `bytes` straight to the socket (only when no other output is pending, so nothing is sent
+  // out of order), then reset(). Fault injection only (a cut answer).
+  void send_raw_then_reset(std::string_view bytes);
   uint32_t generation() const { return generation_; }
 
   // RequestSink

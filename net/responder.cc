@@ -15,6 +15,11 @@ void Responder::reset() const {
   if (c != nullptr) c->reset();
 }
 
+void Responder::send_raw_then_reset(std::string_view bytes) const {
+  Connection* c = reactor_->connection(connection_, generation_);
+  if (c != nullptr) c->send_raw_then_reset(bytes);
+}
+
 bool Responder::connected() const {
   return reactor_->connection(connection_, generation_) != nullptr;
 }

@@ -4,6 +4,7 @@
 // connection that has closed meanwhile is dropped.
 
 #include <cstdint>
+#include <string_view>
 
 #include "net/http_types.h"
 
@@ -19,6 +20,10 @@ class Responder {
   void respond(const Response& response) const;
   // Abort the connection with a TCP RST instead of answering (fault injection).
   void reset() const;
+  // Writes `bytes` as they are (no HTTP framing) when nothing else is waiting to be sent on
+  // the connection, then aborts it with a TCP RST: a client sees a cut answer (fault
+  // injection). Bytes the kernel did not take at once are dropped.
+  void send_raw_then_reset(std::string_view bytes) const;
   Reactor& reactor() const { return *reactor_; }
   // False once the connection is gone: the answer would be dropped.
   bool connected() const;

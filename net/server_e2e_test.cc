@@ -2,9 +2,12 @@
 // driven through raw loopback sockets.
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <set>
 #include <string>
@@ -41,6 +44,29 @@ class Server : public ::testing::Test {
   ChildProcess server_;
   int port_ = -1;
 };
+
+TEST_F(Server, RawBytesThenResetCutsTheAnswer) {
+  start();
+  RawClient c;
+  ASSERT_TRUE(c.connect(port_));
+  ASSERT_TRUE(c.send("GET /cut HTTP/1.1\r\nHost: t\r\n\r\n"));
+  std::string received;
+  int error = 0;
+  for (;;) {
+    pollfd p{c.fd(), POLLIN, 0};
+    ASSERT_GT(poll(&p, 1, 5000), 0) << "no close within 5 s";
+    char buf[4096];
+    const ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+    if (n > 0) {
+      received.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    error = n < 0 ? errno : 0;
+    break;
+  }
+  EXPECT_EQ(received, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"cut");
+  EXPECT_EQ(error, ECONNRESET) << "closed by a reset, not a FIN";
+}
 
 TEST_F(Server, EphemeralPortAndKeepAliveReuse) {
   start();

@@ -2,7 +2,6 @@
 // and session code with handlers that answer at once, echo, or answer later on a
 // timer. Configured by the same environment variables as the service.
 
-
 #include <charconv>
 #include <chrono>
 #include <csignal>
@@ -102,6 +101,9 @@ int main() {
     }).detach();
   });
   router.add("POST", "/delay", answer_later);
+  router.add("GET", "/cut", [](const net::Request&, const net::Responder& r) {
+    r.send_raw_then_reset("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"cut");
+  });
   net::Server server(options, router, admin_router);
   net::add_probes(router, server);
   if (int rc = server.listen(); rc != 0) {
