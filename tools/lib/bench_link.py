@@ -19,9 +19,15 @@ server of its own) on 127.0.0.1:
 
 2. Little's law (gated: served / (connections / latency) >= --littles-min): the simulator at
    200 ms, jitter 0; the service with PROCESSOR_MAX_CONNECTIONS=2048; authload with 2,000
-   connections (one request in flight each) offering the Little's-law rate (10,000/s).
-   Served = 200 answers to measured requests / authload's send window. Reported: p50/p99,
-   the service's RSS (idle, peak while loaded) and CPU per request.
+   connections (one request in flight each) offering the Little's-law rate (10,000/s). When
+   the link answers slower than 200 ms the requests due wait at the client for a free
+   connection, and each connection sends its next request as soon as the previous one is
+   answered: a closed loop, whose rate is connections / round trip (wrk's closed loop counts
+   only the requests completed within its run, which at 50 round trips per connection loses
+   up to 2%). Served = 200 answers to measured requests / authload's send window; latency is
+   counted from the scheduled send time, so it includes that wait. Reported: p50/p99, the
+   service's RSS (idle, peak while loaded) and CPU per request, and the same load through
+   nginx (upstream keepalive 2048) as what this machine and simulator allow (not gated).
 
 3. Pool exhaustion (gated): the same load against a service with PROCESSOR_MAX_CONNECTIONS=256
    and a small PROCESSOR_MAX_QUEUE: 200s at about pool / latency (1,280/s; served / that
@@ -216,16 +222,18 @@ def cpu_run(proxy, sim, authload_bin, body_file, rate, seconds, connections, cli
             "latency_us": b.percentiles(report), "invalid_reasons": reasons}
 
 
-def check_exchange(service, nginx):
-    """One request through each proxy: both must come back approved."""
+def check_exchange(sim, *proxies):
+    """One request through each proxy: each must come back approved, having reached the
+    simulator (a service in simulated mode would approve without it)."""
     problems = []
     headers = {"Content-Type": "application/json"}
-    status, _, text = http_request(service.port, "POST", SERVICE_PATH, CONTRACT_BODY, headers)
-    if status != 200 or '"status":"approved"' not in text:
-        problems.append(f"service answered {status} {text[:300]}")
-    status, _, text = http_request(nginx.port, "POST", SERVICE_PATH, CONTRACT_BODY, headers)
-    if status != 200 or '"status":"approved"' not in text:
-        problems.append(f"nginx answered {status} {text[:300]}")
+    for proxy in proxies:
+        before = sim_stats(sim)["requests"]
+        status, _, text = http_request(proxy.port, "POST", SERVICE_PATH, CONTRACT_BODY, headers)
+        reached = sim_stats(sim)["requests"] - before
+        if status != 200 or '"status":"approved"' not in text or reached != 1:
+            problems.append(f"{proxy.name} answered {status} {text[:300]}; {reached} request(s) "
+                            "reached the simulator")
     return problems
 
 
@@ -240,7 +248,7 @@ def cpu_part(args, binary, sim_bin, authload_bin, body_file, workdir, cores, ser
     nginx = start_proxy_nginx(workdir, sim, server_cpu, pool)
     servers.append(nginx)
     b.log(f"link CPU: simulator :{sim.port}, service :{service.port}, nginx :{nginx.port}")
-    problems = check_exchange(service, nginx)
+    problems = check_exchange(sim, service, nginx)
     if problems:
         return {"invalid_reasons": problems, "rounds": []}
     rate, seconds, conns = args.link_rate, args.link_seconds, args.link_connections
@@ -292,17 +300,22 @@ def perf_profile(proxy, authload_bin, body_file, rate, conns, client_cpu, data):
     if shutil.which("perf") is None:
         return {"note": "perf is not installed"}
     seconds = 5
-    rec = subprocess.Popen(["perf", "record", "-F", "2999", "-g", "-o", str(data), "-p",
+    rec = subprocess.Popen(["perf", "record", "-F", "2999", "-o", str(data), "-p",
                             str(proxy.pid), "--", "sleep", str(seconds + 1)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     load(authload_bin, proxy.port, body_file, rate, seconds, 0, conns, client_cpu)
     rec.wait(timeout=60)
     out = subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--stdio",
-                          "--percent-limit", "0.7", "-g", "none", "--sort", "dso,sym"],
+                          "--percent-limit", "0.7", "--sort", "dso,sym"],
                          capture_output=True, text=True, timeout=120).stdout
-    top = [line.rstrip() for line in out.splitlines()
-           if line.strip() and not line.startswith("#")]
-    return {"top": top[:40]}
+    by_dso = subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--stdio",
+                             "--percent-limit", "1", "--sort", "dso"],
+                            capture_output=True, text=True, timeout=120).stdout
+
+    def rows(text, n):
+        return [line.rstrip() for line in text.splitlines()
+                if line.strip() and not line.startswith("#")][:n]
+    return {"by_dso": rows(by_dso, 10), "top": rows(out, 40)}
 
 
 # 2 and 3. Many connections at 200 ms ------------------------------------------------------
@@ -344,16 +357,22 @@ def probe_busy(port, start_after, count, out):
         conn.close()
 
 
-def crowd_run(binary, sim, authload_bin, body_file, server_cpu, client_cpu, env, connections,
-              rate, seconds, warmup, probe=False):
-    """One service in front of the 200 ms simulator, under `connections` client connections
-    offering `rate`: what was served, at what latency, memory and CPU."""
-    service = start_link_service(binary, server_cpu, sim, env)
+def answered_count(proxy, sim):
+    """Requests the proxy answered: the service's auth_requests_total (every outcome), or for
+    nginx the requests that reached the simulator."""
+    if hasattr(proxy, "admin_port"):
+        return metric_sum(metrics_text(proxy.admin_port), "auth_requests_total")
+    return sim_stats(sim)["requests"]
+
+
+def crowd_run(start, sim, drive, client_cpu, env, connections, probe=False, probe_after=2.5):
+    """One proxy (start() returns it) in front of the 200 ms simulator, under the load
+    drive(port) runs: what was served, at what latency, memory and CPU."""
+    service = start()
     try:
         time.sleep(0.3)
         idle_rss = b.rss_bytes(service.pid)
-        text = metrics_text(service.admin_port)
-        answered_before = metric_sum(text, "auth_requests_total")
+        answered_before = answered_count(service, sim)
         cpu_before = service.cpu()
         sim_before = sim_stats(sim)
         stop, peak = threading.Event(), [idle_rss]
@@ -363,47 +382,58 @@ def crowd_run(binary, sim, authload_bin, body_file, server_cpu, client_cpu, env,
         prober = None
         if probe:
             prober = threading.Thread(target=probe_busy,
-                                      args=(service.port, warmup + 0.5, 100, probes))
+                                      args=(service.port, probe_after, 100, probes))
             prober.start()
         try:
-            report = load(authload_bin, service.port, body_file, rate, seconds, warmup,
-                          connections, client_cpu)
+            result = drive(service.port)
         finally:
             stop.set()
             sampler.join()
             if prober:
                 prober.join(timeout=30)
         cpu_used = service.cpu() - cpu_before
-        text = metrics_text(service.admin_port)
-        answered = metric_sum(text, "auth_requests_total") - answered_before
+        answered = answered_count(service, sim) - answered_before
         sim_after = sim_stats(sim)
-        status = open(f"/proc/{service.pid}/status").read()
-        hwm = next(int(l.split()[1]) * 1024 for l in status.splitlines()
-                   if l.startswith("VmHWM:"))
-        metrics = processor_series(text)
+        status = Path(f"/proc/{service.pid}/status").read_text()
+        hwm = next(int(line.split()[1]) * 1024 for line in status.splitlines()
+                   if line.startswith("VmHWM:"))
+        metrics = (processor_series(metrics_text(service.admin_port))
+                   if hasattr(service, "admin_port") else [])
     finally:
         service.stop()
-    statuses = status_counts(report)
-    window = report["send_window_s"]
-    by_class = report.get("latency_us_by_class", {})
-    return {"env": env, "connections": connections, "offered_rate": rate,
-            "achieved_send_rate": report["achieved_rate"], "send_window_s": window,
-            "served_200_per_s": statuses.get(200, 0) / window,
-            "status_codes": statuses, "transport_errors": transport_errors(report),
-            "latency_us": b.percentiles(report),
-            "latency_us_by_class": {k: {p: v.get(p) for p in ("count", "p50", "p99", "max")}
-                                    for k, v in by_class.items()},
-            "authload_valid": report["valid"],
-            "authload_invalid_reasons": report.get("invalid_reasons", []),
+    result.update({
+            "proxy": service.name, "env": env, "connections": connections,
             "rss_idle_bytes": idle_rss, "rss_peak_sampled_bytes": peak[0],
             "rss_hwm_bytes": hwm,
             "service_answered": answered, "service_cpu_seconds": cpu_used,
             "service_cpu_us_per_request": cpu_used / max(answered, 1) * 1e6,
             "sim_requests": sim_after["requests"] - sim_before["requests"],
-            "service_processor_metrics": metrics, "probe": probes}
+            "service_processor_metrics": metrics, "probe": probes})
+    return result
 
 
-def crowd_parts(args, binary, sim_bin, authload_bin, body_file, cores, servers):
+def open_loop_drive(authload_bin, body_file, rate, connections, seconds, warmup, client_cpu):
+    def drive(port):
+        report = load(authload_bin, port, body_file, rate, seconds, warmup, connections,
+                      client_cpu)
+        statuses = status_counts(report)
+        window = report["send_window_s"]
+        by_class = report.get("latency_us_by_class", {})
+        return {"driver": f"authload {rate:.0f}/s over {connections} connections (open loop)",
+                "offered_rate": rate, "achieved_send_rate": report["achieved_rate"],
+                "seconds": window, "send_window_s": window,
+                "served_200_per_s": statuses.get(200, 0) / window, "status_codes": statuses,
+                "non_2xx": sum(v for k, v in statuses.items() if k != 200),
+                "transport_errors": transport_errors(report),
+                "latency_us": b.percentiles(report),
+                "latency_us_by_class": {k: {p: v.get(p) for p in ("count", "p50", "p99", "max")}
+                                        for k, v in by_class.items()},
+                "authload_valid": report["valid"],
+                "authload_invalid_reasons": report.get("invalid_reasons", [])}
+    return drive
+
+
+def crowd_parts(args, binary, sim_bin, authload_bin, body_file, workdir, cores, servers):
     server_cpu, client_cpu = cores
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, 65536) if hard != resource.RLIM_INFINITY else 65536
@@ -422,13 +452,19 @@ def crowd_parts(args, binary, sim_bin, authload_bin, body_file, cores, servers):
         if "littles" in args.link_parts:
             b.log(f"Little's law: {conns} connections at {latency_ms} ms, pool 2048, "
                   f"offered {bound:.0f}/s")
-            r = crowd_run(binary, sim, authload_bin, body_file, server_cpu, client_cpu,
-                          {"PROCESSOR_MAX_CONNECTIONS": "2048"}, conns, bound, seconds, warmup)
+            env = {"PROCESSOR_MAX_CONNECTIONS": "2048"}
+            drive = open_loop_drive(authload_bin, body_file, bound, conns, seconds, warmup,
+                                    client_cpu)
+            r = crowd_run(lambda: start_link_service(binary, server_cpu, sim, env), sim, drive,
+                          client_cpu, env, conns)
             r["served_over_bound"] = r["served_200_per_s"] / bound
             reasons = []
-            others = {k: v for k, v in r["status_codes"].items() if k != 200}
-            if others or r["transport_errors"]:
-                reasons.append(f"answers other than 200: {others} {r['transport_errors']}")
+            if r["non_2xx"] or r["transport_errors"]:
+                reasons.append(f"{r['non_2xx']} answers other than 2xx; transport errors "
+                               f"{r['transport_errors']}")
+            if r["sim_requests"] < r["service_answered"]:
+                reasons.append(f"{r['service_answered']:.0f} answered, only "
+                               f"{r['sim_requests']} reached the simulator")
             r["failures"] = reasons
             out["littles"] = r
             b.log(f"Little's law: served {r['served_200_per_s']:.0f}/s = "
@@ -436,15 +472,28 @@ def crowd_parts(args, binary, sim_bin, authload_bin, body_file, cores, servers):
                   f"{r['latency_us']['p50'] / 1e3:.1f} ms p99 {r['latency_us']['p99'] / 1e3:.1f}"
                   f" ms; RSS peak {r['rss_peak_sampled_bytes'] / 2**20:.1f} MiB; "
                   f"{r['service_cpu_us_per_request']:.1f} us/req")
+            # The same load through nginx (upstream keepalive 2048): what this machine and this
+            # simulator allow, reported next to the service's figure, not gated.
+            ref_dir = workdir / "littles-nginx"
+            ref_dir.mkdir()
+            ref = crowd_run(lambda: start_proxy_nginx(ref_dir, sim, server_cpu, 2048), sim,
+                            drive, client_cpu, {"upstream keepalive": 2048}, conns)
+            ref["served_over_bound"] = ref["served_200_per_s"] / bound
+            out["littles_nginx"] = ref
+            b.log(f"Little's law through nginx: served {ref['served_200_per_s']:.0f}/s = "
+                  f"{ref['served_over_bound']:.3f}; p50 {ref['latency_us']['p50'] / 1e3:.1f} ms "
+                  f"p99 {ref['latency_us']['p99'] / 1e3:.1f} ms; "
+                  f"{ref['service_cpu_us_per_request']:.1f} us/req")
         if "pool" in args.link_parts:
             pool, queue = args.pool_size, args.pool_queue
             pool_bound = pool / (latency_ms / 1000)
             b.log(f"pool: {conns} connections at {latency_ms} ms, pool {pool}, queue {queue}, "
                   f"offered {bound:.0f}/s (pool bound {pool_bound:.0f}/s)")
-            r = crowd_run(binary, sim, authload_bin, body_file, server_cpu, client_cpu,
-                          {"PROCESSOR_MAX_CONNECTIONS": str(pool),
-                           "PROCESSOR_MAX_QUEUE": str(queue)},
-                          conns, bound, seconds, warmup, probe=True)
+            env = {"PROCESSOR_MAX_CONNECTIONS": str(pool), "PROCESSOR_MAX_QUEUE": str(queue)}
+            drive = open_loop_drive(authload_bin, body_file, bound, conns, seconds, warmup,
+                                    client_cpu)
+            r = crowd_run(lambda: start_link_service(binary, server_cpu, sim, env), sim, drive,
+                          client_cpu, env, conns, probe=True, probe_after=warmup + 0.5)
             r["pool_bound_rps"] = pool_bound
             r["served_over_pool_bound"] = r["served_200_per_s"] / pool_bound
             busy = r["status_codes"].get(503, 0)
@@ -461,6 +510,9 @@ def crowd_parts(args, binary, sim_bin, authload_bin, body_file, cores, servers):
                                f"{r['transport_errors']}")
             if not busy:
                 reasons.append("no 503: the pool was never exhausted")
+            if r["sim_requests"] < r["status_codes"].get(200, 0):
+                reasons.append(f"{r['status_codes'].get(200, 0)} 200s, only "
+                               f"{r['sim_requests']} reached the simulator")
             if not args.pool_min <= r["served_over_pool_bound"] <= args.pool_max:
                 reasons.append(f"served {r['served_over_pool_bound']:.3f} of the pool bound, "
                                f"outside [{args.pool_min}, {args.pool_max}]")
@@ -544,35 +596,40 @@ def write_markdown(r, path):
                      f"{c['median_sim_cpu_us_nginx_side']:.2f} |")
         for who, p in (c.get("perf") or {}).items():
             lines += ["", f"### perf: {who} (self time, top symbols)", "", "```"]
-            lines += p.get("top") or [p.get("note", "")]
+            lines += (p.get("by_dso", []) + [""] + p.get("top", [])) if "top" in p else \
+                [p.get("note", "")]
             lines.append("```")
     elif c:
         lines += ["## CPU per authorization: not measured", ""] + \
                  [f"- {x}" for x in c["invalid_reasons"]]
     crowd = r.get("crowd", {})
-    for key, title in (("littles", "Little's law: pool 2048"), ("pool", "Pool exhaustion")):
+    for key, title in (("littles", "Little's law: pool 2048"),
+                       ("littles_nginx", "Little's law through nginx (reference, not gated)"),
+                       ("pool", "Pool exhaustion")):
         m = crowd.get(key)
         if not m:
             continue
         lat = m["latency_us"]
         lines += ["", f"## {title}: {m['connections']} connections at {crowd['latency_ms']} ms",
-                  "", f"- environment: {m['env']}; offered {m['offered_rate']:.0f}/s",
+                  "", f"- {m['driver']}; {m['proxy']}: {m['env']}",
                   f"- served (200) {m['served_200_per_s']:.0f}/s"
                   + (f" = **{m['served_over_bound']:.3f}** of {crowd['littles_law_rps']:.0f}"
-                     if key == "littles" else
+                     if key != "pool" else
                      f" = **{m['served_over_pool_bound']:.3f}** of {m['pool_bound_rps']:.0f}; "
                      f"503: {m['http_503']} ({m['http_503_per_s']:.0f}/s), p99 "
                      f"{(m['http_503_p99_us'] or 0) / 1e3:.2f} ms"),
-                  f"- latency (all answers) p50 {lat['p50'] / 1e3:.1f} ms, p99 "
-                  f"{lat['p99'] / 1e3:.1f} ms; by class: "
-                  + ", ".join(f"{k} n={v['count']} p50 {v['p50'] / 1e3:.2f} ms p99 "
-                              f"{v['p99'] / 1e3:.2f} ms"
-                              for k, v in m["latency_us_by_class"].items()),
-                  f"- service RSS {m['rss_idle_bytes'] / 2**20:.1f} MiB idle, "
+                  "- latency (all answers) "
+                  + ", ".join(f"{k} {v / 1e3:.1f} ms" for k, v in lat.items()
+                              if k in ("p50", "p90", "p99") and v is not None)
+                  + "".join(f"; {k}: n={v['count']} p50 {v['p50'] / 1e3:.2f} ms p99 "
+                            f"{v['p99'] / 1e3:.2f} ms"
+                            for k, v in m.get("latency_us_by_class", {}).items()),
+                  f"- {m['proxy']} RSS {m['rss_idle_bytes'] / 2**20:.1f} MiB idle, "
                   f"{m['rss_peak_sampled_bytes'] / 2**20:.1f} MiB peak under load; CPU "
                   f"{m['service_cpu_us_per_request']:.1f} µs per answered request",
-                  f"- status codes {m['status_codes']}; transport errors "
-                  f"{m['transport_errors'] or 'none'}"]
+                  f"- answers other than 200: {m['non_2xx']}"
+                  + (f" {m['status_codes']}" if "status_codes" in m else "")
+                  + f"; transport errors {m['transport_errors'] or 'none'}"]
         if key == "pool":
             probes = m["probe"]
             lines.append(f"- probe on its own connection: {len(probes)} requests, "
@@ -613,7 +670,7 @@ def main(args, build, out):
                                      (server_cpu, client_cpu), servers)
         if "littles" in args.link_parts or "pool" in args.link_parts:
             report["crowd"] = crowd_parts(args, binary, sim_bin, authload_bin, body_file,
-                                          (server_cpu, client_cpu), servers)
+                                          workdir, (server_cpu, client_cpu), servers)
     finally:
         for server in servers:
             server.stop()
