@@ -20,6 +20,10 @@ struct AuthorizePipeline::Call {
   bool times_out = false;
   uint32_t wait_ms = 0;     // the simulated processor's latency (or the timeout)
   uint64_t started_ns = 0;  // the request complete, on the monotonic clock
+  // Http mode: the call goes to the real processor once any injected latency has passed.
+  bool remote = false;
+  uint64_t admitted_ns = 0;    // the breaker admitted it: PROCESSOR_TIMEOUT_MS counts from here
+  std::string processor_body;  // the contract's request (card number included)
   AuthorizeResponse answer;
   char transaction_id[kTxnIdLength];
   char request_id[kMaxRequestIdLength];
@@ -141,6 +145,7 @@ AuthorizeStep AuthorizePipeline::begin(const AuthorizeInput& input, const Pipeli
   Call& call = take_call();
   call.started_ns = now.monotonic_ns;
   call.times_out = false;
+  call.remote = false;
   call.wait_ms = 0;
   call.label = processor_label(request_.network);
   TxnIdEntropy entropy{};
@@ -188,7 +193,7 @@ AuthorizeStep AuthorizePipeline::execute(Call& call, const AuthorizeRequest& req
   if (!admission.admitted) {
     const uint32_t retry_after = retry_after_seconds(admission.retry_after_ms);
     if (call.keyed) {
-      AuthorizeStep step = release_and_reject(call, retry_after, now);
+      AuthorizeStep step = release_and_reject(call, ServiceError::circuit_open, retry_after, now);
       step.transitions[0] = admission.transition;
       return step;
     }
@@ -214,8 +219,16 @@ AuthorizeStep AuthorizePipeline::execute(Call& call, const AuthorizeRequest& req
   call.times_out = latency > shared_.processor_timeout_ms;
   const uint32_t wait_ms = call.times_out ? shared_.processor_timeout_ms : latency;
   call.wait_ms = wait_ms;
+  call.admitted_ns = now.monotonic_ns;
+  // Http mode: an injected error or decline answers without a call; otherwise the
+  // processor decides. The request is encoded now: request_ is reused while we wait.
+  call.remote = shared_.processor_mode == ProcessorMode::http &&
+                call.decision.verdict == Verdict::approved && !call.times_out;
+  if (call.remote)
+    encode_processor_request(request, call.transaction_id_view(), call.processor_body);
   if (wait_ms == 0) {
-    AuthorizeStep step = finish(call, now);  // the simulated processor answered at once
+    // The simulated processor answered at once, or the real one is called now.
+    AuthorizeStep step = call.remote ? processor_step(call, now) : finish(call, now);
     step.transitions[0] = admission.transition;
     return step;
   }
@@ -227,8 +240,87 @@ AuthorizeStep AuthorizePipeline::execute(Call& call, const AuthorizeRequest& req
   return step;
 }
 
-AuthorizeStep AuthorizePipeline::resume(uint32_t call, const PipelineTime& now) {
-  return finish(*calls_[call], now);
+AuthorizeStep AuthorizePipeline::resume(uint32_t index, const PipelineTime& now) {
+  Call& call = *calls_[index];
+  return call.remote ? processor_step(call, now) : finish(call, now);
+}
+
+AuthorizeStep AuthorizePipeline::processor_step(Call& call, const PipelineTime& now) {
+  const uint64_t elapsed_ms = (now.monotonic_ns - call.admitted_ns) / 1'000'000;
+  if (elapsed_ms >= shared_.processor_timeout_ms) {
+    call.times_out = true;  // injected latency used the whole deadline
+    call.remote = false;
+    return finish(call, now);
+  }
+  AuthorizeStep step;
+  step.kind = AuthorizeStep::Kind::process;
+  step.call = call.index;
+  step.processor = {.body = call.processor_body,
+                    .idempotency_key = call.transaction_id_view(),
+                    .timeout_ms = shared_.processor_timeout_ms - static_cast<uint32_t>(elapsed_ms)};
+  return step;
+}
+
+AuthorizeStep AuthorizePipeline::resume_processor(uint32_t index, const ProcessorReply& reply,
+                                                  const PipelineTime& now) {
+  Call& call = *calls_[index];
+  call.remote = false;
+  Decision& decision = call.decision;
+  switch (reply.kind) {
+    case ProcessorReply::Kind::answered: {
+      const ProcessorAnswer answer = processor_answers_.decode(reply.status, reply.body);
+      if (answer.kind == ProcessorAnswer::Kind::invalid) {
+        decision.verdict = Verdict::processor_error;
+        shard_.record_processor_call(ProcessorCallResult::invalid, reply.upstream_us);
+        break;
+      }
+      shard_.record_processor_call(ProcessorCallResult::answered, reply.upstream_us);
+      if (answer.kind == ProcessorAnswer::Kind::approved) {
+        decision.verdict = Verdict::approved;
+        decision.authorization_code = answer.authorization_code;
+      } else {
+        decision.verdict = Verdict::declined;
+        decision.decline_code = answer.decline_code;
+      }
+      break;
+    }
+    case ProcessorReply::Kind::timeout:
+      shard_.record_processor_call(ProcessorCallResult::timeout, reply.upstream_us);
+      call.times_out = true;
+      break;
+    case ProcessorReply::Kind::failed:
+      shard_.record_processor_call(ProcessorCallResult::failed, reply.upstream_us);
+      decision.verdict = Verdict::processor_error;
+      break;
+    case ProcessorReply::Kind::busy:
+      shard_.record_processor_call(ProcessorCallResult::busy, 0);
+      return busy(call, now);
+  }
+  return finish(call, now);
+}
+
+AuthorizeStep AuthorizePipeline::busy(Call& call, const PipelineTime& now) {
+  // Never sent: the breaker hears nothing of it, and a probe slot it held is free again.
+  const BreakerTransition reported =
+      shared_.breaker.report(call.ticket, CallOutcome::abandoned, now.monotonic_ms()).transition;
+  constexpr uint32_t kRetryAfterSeconds = 1;
+  if (call.keyed) {
+    AuthorizeStep step =
+        release_and_reject(call, ServiceError::processor_busy, kRetryAfterSeconds, now);
+    step.transitions[1] = reported;
+    return step;
+  }
+  const int n = std::snprintf(retry_after_, sizeof retry_after_, "%u", kRetryAfterSeconds);
+  format_service_error(ServiceError::processor_busy, call.transaction_id_view(), body_);
+  AuthorizeStep step =
+      answer(503, call.request_id_view(), AuthStatus::rejected, call.label, call.started_ns, now);
+  step.retry_after = std::string_view(retry_after_, static_cast<size_t>(n));
+  step.transitions[1] = reported;
+  step.failed = true;
+  step.error = ServiceError::processor_busy;
+  step.transaction_id = call.transaction_id_view();
+  give_back(call);
+  return step;
 }
 
 AuthorizeStep AuthorizePipeline::finish(Call& call, const PipelineTime& now) {
@@ -380,14 +472,15 @@ AuthorizeStep AuthorizePipeline::refuse(Call& call, int status, ServiceError err
   return step;
 }
 
-AuthorizeStep AuthorizePipeline::release_and_reject(Call& call, uint32_t retry_after_s,
+AuthorizeStep AuthorizePipeline::release_and_reject(Call& call, ServiceError error,
+                                                    uint32_t retry_after_s,
                                                     const PipelineTime& now) {
   // Never executed: the key is freed before the answer, so a retry after Retry-After runs.
   call.status = 503;
   call.outcome = AuthStatus::rejected;
   call.failed = true;
-  call.error = ServiceError::circuit_open;
-  format_service_error(ServiceError::circuit_open, call.transaction_id_view(), call.record);
+  call.error = error;
+  format_service_error(error, call.transaction_id_view(), call.record);
   call.body_offset = 0;
   const int n = std::snprintf(call.retry_after, sizeof call.retry_after, "%u", retry_after_s);
   call.retry_after_length = static_cast<uint8_t>(n);

@@ -2,8 +2,9 @@
 // One POST /v1/authorize as a small state machine, with no I/O and no event loop: the
 // driver (svc's handler, the warm-path benchmark, the unit tests) hands it a request
 // and the time, and each step either answers, asks to be woken after some milliseconds
-// (the simulated processor's latency), or asks for an idempotency store operation; woken
-// or given the store's reply, it goes on.
+// (the simulated processor's latency, or latency injected before a real call), asks for an
+// idempotency store operation, or asks for a call to the processor over HTTP; woken or
+// given the store's or the processor's reply, it goes on.
 // Content type, decoding and validation, request and transaction ids, breaker
 // admission and report, the decision, the JSON answer and the metrics record all
 // happen here, so every driver runs the same code. Once warm, nothing allocates.
@@ -22,6 +23,7 @@
 #include "core/decision.h"
 #include "core/hmac_sha256.h"
 #include "core/metric_shard.h"
+#include "core/processor_contract.h"
 #include "core/random.h"
 #include "core/request_headers.h"
 #include "core/txn_id.h"
@@ -70,6 +72,28 @@ struct StoreReply {
   std::string_view existing;
 };
 
+// One call to the processor (PROCESSOR_MODE=http), by the contract in docs/api.md. The driver
+// sends it (POST, Content-Type: application/json, `Idempotency-Key: <idempotency_key>`, the
+// API key) and hands the outcome to resume_processor().
+struct ProcessorCall {
+  std::string_view body;             // holds the card number: never log or keep it
+  std::string_view idempotency_key;  // our transaction id: the processor dedupes by it
+  uint32_t timeout_ms = 0;           // what is left of PROCESSOR_TIMEOUT_MS, retries included
+};
+
+struct ProcessorReply {
+  enum class Kind : uint8_t {
+    answered,  // an HTTP answer, any status: `status` and `body` (until resume_processor returns)
+    timeout,   // nothing complete within timeout_ms: the outcome is unknown
+    failed,    // connect failure, close or reset, malformed or oversized answer
+    busy,      // never sent: no free connection and the wait queue full
+  };
+  Kind kind = Kind::failed;
+  int status = 0;
+  std::string_view body;
+  uint64_t upstream_us = 0;  // request written -> answer complete (0: unknown)
+};
+
 // Fills a transaction id's random bits. The service reads a CSPRNG; tests and
 // benchmarks may pass a seeded generator.
 using EntropySource = void (*)(std::span<uint8_t> out, void* context);
@@ -81,11 +105,13 @@ struct AuthorizeStep {
     wake,     // call resume(call) after wake_after_ms
     reset,    // fault injection (reset_rate): reset the connection, answer nothing
     store,    // run `store`, then call resume_store(call, reply)
+    process,  // send `processor`, then call resume_processor(call, reply)
   };
   Kind kind = Kind::respond;
   uint32_t call = 0;  // the authorization, for resume()
   uint32_t wake_after_ms = 0;
-  StoreCall store;  // store: valid until the next begin() or resume on this pipeline
+  StoreCall store;          // store: valid until the next begin() or resume on this pipeline
+  ProcessorCall processor;  // process: valid until this call's resume_processor()
 
   // respond: valid until the next begin() or resume() on this pipeline.
   int status = 200;
@@ -122,6 +148,9 @@ class AuthorizePipeline {
   AuthorizeStep resume(uint32_t call, const PipelineTime& now);
   // An authorization that asked for a store operation, with the store's reply.
   AuthorizeStep resume_store(uint32_t call, const StoreReply& reply, const PipelineTime& now);
+  // An authorization that asked for a processor call, with its outcome.
+  AuthorizeStep resume_processor(uint32_t call, const ProcessorReply& reply,
+                                 const PipelineTime& now);
 
   // Authorizations between a wake step and their resume().
   size_t in_flight() const { return in_flight_; }
@@ -134,6 +163,8 @@ class AuthorizePipeline {
   const ProcessorParameters& processor_parameters();
   AuthorizeStep execute(Call& call, const AuthorizeRequest& request, const PipelineTime& now);
   AuthorizeStep finish(Call& call, const PipelineTime& now);
+  AuthorizeStep processor_step(Call& call, const PipelineTime& now);
+  AuthorizeStep busy(Call& call, const PipelineTime& now);
   AuthorizeStep answer(int status, std::string_view request_id, AuthStatus outcome,
                        ProcessorLabel label, uint64_t started_ns, const PipelineTime& now);
   std::string_view request_id_for(std::string_view given, char* buffer);
@@ -142,12 +173,14 @@ class AuthorizePipeline {
   AuthorizeStep claimed(Call& call, const StoreReply& reply, const PipelineTime& now);
   AuthorizeStep refuse(Call& call, int status, ServiceError error, AuthStatus outcome,
                        uint32_t retry_after_s, const PipelineTime& now);
-  AuthorizeStep release_and_reject(Call& call, uint32_t retry_after_s, const PipelineTime& now);
+  AuthorizeStep release_and_reject(Call& call, ServiceError error, uint32_t retry_after_s,
+                                   const PipelineTime& now);
   AuthorizeStep keyed_answer(Call& call, const PipelineTime& now);
 
   AuthorizeShared& shared_;
   MetricShard& shard_;
   AuthorizeDecoder decoder_;
+  ProcessorAnswerDecoder processor_answers_;
   AuthorizeRequest request_;
   Xoshiro256 rng_;
   TxnIdGenerator txn_ids_;

@@ -66,6 +66,7 @@ struct Answer {
   bool replayed = false;
   bool store_write_failed = false;
   int store_steps = 0;
+  int processor_calls = 0;
 };
 
 class KeyedPipeline : public ::testing::Test {
@@ -104,6 +105,9 @@ class KeyedPipeline : public ::testing::Test {
       } else if (step.kind == AuthorizeStep::Kind::wake) {
         advance_ms(step.wake_after_ms);
         step = pipeline_->resume(step.call, time());
+      } else if (step.kind == AuthorizeStep::Kind::process) {
+        ++answer.processor_calls;
+        step = pipeline_->resume_processor(step.call, processor_reply_, time());
       } else {
         ADD_FAILURE() << "reset";
         return answer;
@@ -145,6 +149,10 @@ class KeyedPipeline : public ::testing::Test {
                           kStartNs / 1'000'000};
   MetricShard shard_;
   MapStore store_;
+  // PROCESSOR_MODE=http: what every processor call gets.
+  ProcessorReply processor_reply_{.kind = ProcessorReply::Kind::answered,
+                                  .status = 200,
+                                  .body = R"({"status":"approved","authorization_code":"Q7W8E9"})"};
   std::unique_ptr<AuthorizePipeline> pipeline_;
   uint64_t now_ns_ = kStartNs;
   uint64_t unix_ms_ = kStartUnixMs;
@@ -282,9 +290,43 @@ TEST_F(KeyedPipeline, CircuitOpenReleasesTheKeySoARetryRuns) {
   EXPECT_EQ(rejected.store_steps, 2);  // claim, release
   EXPECT_TRUE(store_.values.empty());
   shared_.environment.error_rate = 0.0;
-  rebuild();  // a pipeline reads the environment once (it changes only through faults)
+  rebuild();         // a pipeline reads the environment once (it changes only through faults)
   advance_ms(1000);  // half-open
   EXPECT_EQ(authorize(kBody, "order-8").status, 200);
+}
+
+TEST_F(KeyedPipeline, OverHttpTheAnswerIsStoredAndTheRetryMakesNoSecondCall) {
+  shared_.processor_mode = ProcessorMode::http;
+  shared_.environment = no_simulation();
+  rebuild();
+  const Answer first = authorize(kBody, "order-http");
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(first.processor_calls, 1);
+  EXPECT_NE(first.body.find("Q7W8E9"), std::string::npos);
+  const Answer again = authorize(kBody, "order-http");
+  EXPECT_TRUE(again.replayed);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(again.processor_calls, 0);
+}
+
+TEST_F(KeyedPipeline, ProcessorBusyReleasesTheKeySoARetryRuns) {
+  shared_.processor_mode = ProcessorMode::http;
+  shared_.environment = no_simulation();
+  rebuild();
+  processor_reply_ = {.kind = ProcessorReply::Kind::busy};
+  const Answer busy = authorize(kBody, "order-busy");
+  EXPECT_EQ(busy.status, 503);
+  EXPECT_NE(busy.body.find("\"processor_busy\""), std::string::npos);
+  EXPECT_EQ(busy.retry_after, "1");
+  EXPECT_EQ(busy.store_steps, 2);  // claim, release
+  EXPECT_TRUE(store_.values.empty());
+  processor_reply_ = {.kind = ProcessorReply::Kind::answered,
+                      .status = 200,
+                      .body = R"({"status":"declined","decline_code":"do_not_honor"})"};
+  const Answer retried = authorize(kBody, "order-busy");
+  EXPECT_EQ(retried.status, 200);
+  EXPECT_FALSE(retried.replayed);
+  EXPECT_NE(retried.body.find("do_not_honor"), std::string::npos);
 }
 
 TEST_F(KeyedPipeline, LuhnDeclineIsStoredAndReplayed) {

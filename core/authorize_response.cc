@@ -34,6 +34,9 @@ std::string_view service_error_message(ServiceError error) {
     case ServiceError::idempotency_store_unavailable:
       return "idempotency keys cannot be checked now; the request was not executed, retry "
              "after the Retry-After delay";
+    case ServiceError::processor_busy:
+      return "every connection to the payment processor is busy; the request was not sent, "
+             "retry after the Retry-After delay";
   }
   return "";
 }
@@ -96,6 +99,8 @@ std::string_view service_error_name(ServiceError error) {
       return "idempotency_key_reused";
     case ServiceError::idempotency_store_unavailable:
       return "idempotency_store_unavailable";
+    case ServiceError::processor_busy:
+      return "processor_busy";
   }
   return "";
 }

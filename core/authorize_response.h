@@ -42,6 +42,7 @@ enum class ServiceError : uint8_t {
   idempotency_outcome_unknown,    // 409
   idempotency_key_reused,         // 422
   idempotency_store_unavailable,  // 503
+  processor_busy,                 // 503: no processor connection free and the wait queue full
 };
 
 // "circuit_open", "processor_error", ... (the enumerator's name).

@@ -21,7 +21,10 @@ struct AuthorizeShared {
 
   CircuitBreaker breaker;
   FaultStatePublisher faults;
-  ProcessorParameters environment;  // LATENCY_*, SUCCESS_RATE, ERROR_RATE
+  // Simulated mode: LATENCY_*, SUCCESS_RATE, ERROR_RATE. Http mode: no_simulation(), so only
+  // injected faults act before the real call.
+  ProcessorParameters environment;
+  ProcessorMode processor_mode = ProcessorMode::simulated;
   uint32_t processor_timeout_ms = 2000;
   std::string version;
   size_t max_body_bytes = 16384;

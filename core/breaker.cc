@@ -140,7 +140,9 @@ ReportResult CircuitBreaker::report(BreakerTicket ticket, CallOutcome outcome, u
     result.counted = true;
 
     const bool success = outcome == CallOutcome::success;
-    if (next.state == BreakerState::closed) {
+    if (outcome == CallOutcome::abandoned) {
+      if (next.state == BreakerState::half_open && next.requests > 0) --next.requests;
+    } else if (next.state == BreakerState::closed) {
       if (success) {
         next.failures = 0;
         if (next.successes < 255) ++next.successes;

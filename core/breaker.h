@@ -57,7 +57,9 @@ struct Admission {
   BreakerTransition transition;
 };
 
-enum class CallOutcome : uint8_t { success, failure };
+// abandoned: the call was never made (the driver had no room to send it). It counts as
+// neither success nor failure; a half-open probe slot it held is free again.
+enum class CallOutcome : uint8_t { success, failure, abandoned };
 
 struct ReportResult {
   bool counted = false;          // false: the ticket's generation is over, the result was ignored

@@ -177,6 +177,27 @@ TEST_F(Breaker, HalfOpenAdmitsAtMostMaxRequestsThenClosesOnThatManySuccesses) {
   EXPECT_TRUE(admit().admitted);
 }
 
+TEST_F(Breaker, AbandonedCallsCountNeitherWayAndFreeTheirProbeSlot) {
+  make(settings(2, 1000, 2));
+  EXPECT_TRUE(call(kFailure).counted);
+  EXPECT_TRUE(call(CallOutcome::abandoned).counted);
+  EXPECT_EQ(snapshot().consecutive_failures, 1u);  // neither reset nor advanced
+  EXPECT_TRUE(call(kSuccess).counted);
+  trip(2);
+  now_ += 1000;
+  const Admission p1 = admit(), p2 = admit();
+  ASSERT_TRUE(p1.probe && p2.probe);
+  EXPECT_FALSE(admit().admitted);
+  EXPECT_FALSE(report(p1, CallOutcome::abandoned).transition.happened());
+  EXPECT_EQ(state(), BreakerState::half_open);
+  const Admission p3 = admit();  // the abandoned probe's slot
+  EXPECT_TRUE(p3.admitted && p3.probe);
+  EXPECT_FALSE(admit().admitted);
+  EXPECT_FALSE(report(p2, kSuccess).transition.happened());
+  EXPECT_EQ(report(p3, kSuccess).transition,
+            transition(BreakerState::half_open, BreakerState::closed));
+}
+
 TEST_F(Breaker, HalfOpenFailureReopens) {
   make(settings(2, 5000, 3));
   trip(2);

@@ -28,15 +28,16 @@ struct RealRange {
 struct Flag {
   bool Config::*field;
 };
-enum class TextKind { ip_address, path, free_text, redis_url };
+enum class TextKind { ip_address, path, free_text, redis_url, http_url };
 struct Text {
   std::string Config::*field;
   TextKind kind;
 };
 struct Level {};
 struct Seed {};
+struct Mode {};
 
-using Target = std::variant<IntRange, RealRange, Flag, Text, Level, Seed>;
+using Target = std::variant<IntRange, RealRange, Flag, Text, Level, Seed, Mode>;
 
 struct Variable {
   const char* name;
@@ -107,7 +108,21 @@ const std::array kVariables = {
              "seed of the simulated processor (reproducible runs)"},
     Variable{"PROCESSOR_API_KEY_FILE", Text{&Config::processor_api_key_file, TextKind::path},
              "(unset)", "readable file path",
-             "processor credential; when set, calls need it; re-read every second"},
+             "processor credential, sent on every call; re-read every second"},
+    Variable{"PROCESSOR_MODE", Mode{}, "simulated", "simulated, http",
+             "simulated: an in-process simulation that approves nothing real; http: PROCESSOR_URL"},
+    Variable{"PROCESSOR_URL", Text{&Config::processor_url, TextKind::http_url}, "(unset)",
+             "http://HOST[:PORT][/PATH]", "the processor's authorize endpoint (http mode)"},
+    Variable{"PROCESSOR_MAX_CONNECTIONS", IntRange{&Config::processor_max_connections, 1, 65536},
+             "64", "1-65536", "processor connections per reactor (calls in flight per reactor)"},
+    Variable{"PROCESSOR_MAX_QUEUE", IntRange{&Config::processor_max_queue, 0, 1'000'000}, "1024",
+             "0-1000000", "calls per reactor waiting for a connection; beyond: 503 processor_busy"},
+    Variable{"PROCESSOR_IDLE_TIMEOUT_MS", IntRange{&Config::processor_idle_timeout_ms, 1, kMaxMs},
+             "30000", "1-3600000",
+             "idle processor connection closed after this; keep below the processor's"},
+    Variable{"PROCESSOR_RESOLVE_INTERVAL_MS",
+             IntRange{&Config::processor_resolve_interval_ms, 1000, kMaxMs}, "30000",
+             "1000-3600000", "how often the processor's name is resolved again"},
     Variable{"CB_FAILURE_THRESHOLD", IntRange{&Config::cb_failure_threshold, 1, 255}, "5", "1-255",
              "consecutive processor failures that open the breaker"},
     Variable{"CB_OPEN_TIMEOUT_MS", IntRange{&Config::cb_open_timeout_ms, 1, kMaxMs}, "30000",
@@ -212,6 +227,9 @@ bool apply(const Variable& v, std::string_view value, Config& config) {
         case TextKind::redis_url:
           if (!parse_redis_url(text)) return false;
           break;
+        case TextKind::http_url:
+          if (!parse_http_url(text)) return false;
+          break;
       }
       config.*t.field = std::move(text);
       return true;
@@ -220,6 +238,16 @@ bool apply(const Variable& v, std::string_view value, Config& config) {
       const std::optional<LogLevel> level = base::parse_log_level(value);
       if (!level) return false;
       config.log_level = *level;
+      return true;
+    }
+    bool operator()(const Mode&) const {
+      if (value == "simulated") {
+        config.processor_mode = ProcessorMode::simulated;
+      } else if (value == "http") {
+        config.processor_mode = ProcessorMode::http;
+      } else {
+        return false;
+      }
       return true;
     }
     bool operator()(const Seed&) const {
@@ -252,6 +280,12 @@ ConfigResult load_config(const EnvLookup& lookup) {
     result.error = ConfigError{"IDEMPOTENCY_HMAC_KEY_FILE",
                                "IDEMPOTENCY_HMAC_KEY_FILE is required when IDEMPOTENCY_REDIS_URL "
                                "is set"};
+  }
+  // A service that cannot reach a processor must not start, rather than answer 502 to all.
+  if (!result.error && result.config.processor_mode == ProcessorMode::http &&
+      result.config.processor_url.empty()) {
+    result.error =
+        ConfigError{"PROCESSOR_URL", "PROCESSOR_URL is required when PROCESSOR_MODE is http"};
   }
   return result;
 }
@@ -295,6 +329,9 @@ std::string config_json(const Config& config) {
     void operator()(const Level&) const {
       base::append_json_string(out, base::log_level_name(config.log_level));
     }
+    void operator()(const Mode&) const {
+      base::append_json_string(out, processor_mode_name(config.processor_mode));
+    }
     void operator()(const Seed&) const {
       out += config.random_seed ? std::to_string(*config.random_seed) : "null";
     }
@@ -316,39 +353,81 @@ std::vector<std::string_view> config_variable_names() {
   return names;
 }
 
-std::optional<RedisEndpoint> parse_redis_url(std::string_view url) {
-  constexpr std::string_view kScheme = "redis://";
-  if (url.substr(0, kScheme.size()) != kScheme) return std::nullopt;
-  std::string_view rest = url.substr(kScheme.size());
-  std::string_view host;
-  if (!rest.empty() && rest.front() == '[') {
-    const size_t close = rest.find(']');
+namespace {
+
+struct Authority {
+  std::string_view host;  // brackets removed
+  std::optional<uint16_t> port;
+};
+
+// HOST[:PORT] with HOST a DNS name, an IPv4 literal or a bracketed IPv6 literal.
+std::optional<Authority> parse_authority(std::string_view text) {
+  Authority authority;
+  std::string_view rest;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
     if (close == std::string_view::npos) return std::nullopt;
-    host = rest.substr(1, close - 1);
-    rest = rest.substr(close + 1);
+    authority.host = text.substr(1, close - 1);
+    rest = text.substr(close + 1);
     unsigned char buf[16];
-    if (inet_pton(AF_INET6, std::string(host).c_str(), buf) != 1) return std::nullopt;
+    if (inet_pton(AF_INET6, std::string(authority.host).c_str(), buf) != 1) return std::nullopt;
   } else {
-    const size_t colon = rest.find(':');
-    if (colon == std::string_view::npos) return std::nullopt;
-    host = rest.substr(0, colon);
-    rest = rest.substr(colon);
-    // A DNS name or an IPv4 literal: letters, digits, '-' and '.' (no user, no '@').
-    if (host.empty() || host.size() > 253) return std::nullopt;
-    for (char c : host) {
+    const size_t colon = text.find(':');
+    authority.host = text.substr(0, colon);
+    rest = colon == std::string_view::npos ? std::string_view() : text.substr(colon);
+    // Letters, digits, '-' and '.' (no user, no '@').
+    if (authority.host.empty() || authority.host.size() > 253) return std::nullopt;
+    for (char c : authority.host) {
       if (!(base::is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
             c == '.')) {
         return std::nullopt;
       }
     }
   }
+  if (rest.empty()) return authority;
   if (rest.size() < 2 || rest.front() != ':' || rest.size() > 6) return std::nullopt;
   int64_t port = 0;
   if (!parse_int(rest.substr(1), port) || port < 1 || port > 65535 || rest[1] == '+' ||
       rest[1] == '-') {
     return std::nullopt;
   }
-  return RedisEndpoint{std::string(host), static_cast<uint16_t>(port)};
+  authority.port = static_cast<uint16_t>(port);
+  return authority;
+}
+
+}  // namespace
+
+std::optional<RedisEndpoint> parse_redis_url(std::string_view url) {
+  constexpr std::string_view kScheme = "redis://";
+  if (url.substr(0, kScheme.size()) != kScheme) return std::nullopt;
+  const std::optional<Authority> authority = parse_authority(url.substr(kScheme.size()));
+  if (!authority || !authority->port) return std::nullopt;
+  return RedisEndpoint{std::string(authority->host), *authority->port};
+}
+
+std::optional<HttpEndpoint> parse_http_url(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.size() > 2048 || url.substr(0, kScheme.size()) != kScheme) return std::nullopt;
+  const std::string_view rest = url.substr(kScheme.size());
+  const size_t slash = rest.find('/');
+  const std::string_view authority_text = rest.substr(0, slash);
+  const std::optional<Authority> authority = parse_authority(authority_text);
+  if (!authority) return std::nullopt;
+  HttpEndpoint endpoint;
+  endpoint.host = std::string(authority->host);
+  endpoint.port = authority->port.value_or(80);
+  endpoint.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  // The request target goes on the wire as is: visible ASCII only, no fragment.
+  for (char c : endpoint.target) {
+    if (c <= ' ' || c > '~' || c == '#') return std::nullopt;
+  }
+  endpoint.host_header = std::string(authority_text);
+  if (authority->port == 80) endpoint.host_header.resize(authority_text.rfind(':'));
+  return endpoint;
+}
+
+std::string_view processor_mode_name(ProcessorMode mode) {
+  return mode == ProcessorMode::http ? "http" : "simulated";
 }
 
 bool is_loopback_address(std::string_view address) {

@@ -15,6 +15,11 @@ namespace paystream::core {
 
 using base::LogLevel;
 
+// Where authorizations go: the in-process simulation (the development default) or a
+// processor over HTTP (PROCESSOR_URL).
+enum class ProcessorMode : uint8_t { simulated, http };
+std::string_view processor_mode_name(ProcessorMode mode);
+
 struct Config {
   // Listeners
   int64_t port = 8080;
@@ -47,6 +52,12 @@ struct Config {
   int64_t slow_latency_ms = 0;
   std::optional<uint64_t> random_seed;  // absent: seeded from RAND_bytes
   std::string processor_api_key_file;
+  ProcessorMode processor_mode = ProcessorMode::simulated;
+  std::string processor_url;               // http mode: required
+  int64_t processor_max_connections = 64;  // per reactor
+  int64_t processor_max_queue = 1024;      // per reactor: calls waiting for a connection
+  int64_t processor_idle_timeout_ms = 30000;
+  int64_t processor_resolve_interval_ms = 30000;
   // Circuit breaker
   int64_t cb_failure_threshold = 5;
   int64_t cb_open_timeout_ms = 30000;
@@ -69,6 +80,17 @@ struct RedisEndpoint {
   uint16_t port = 6379;
 };
 std::optional<RedisEndpoint> parse_redis_url(std::string_view url);
+
+// PROCESSOR_URL, parsed: `http://HOST[:PORT][/PATH]` with HOST a DNS name, an IPv4 address
+// or a bracketed IPv6 address; no user, password or fragment. The path defaults to "/" and
+// may carry a query. No https: the mesh encrypts the link (docs/egress.md).
+struct HttpEndpoint {
+  std::string host;  // brackets removed
+  uint16_t port = 80;
+  std::string target;       // path and query, from the first '/'
+  std::string host_header;  // the Host header: host as written, with the port unless 80
+};
+std::optional<HttpEndpoint> parse_http_url(std::string_view url);
 
 struct ConfigError {
   std::string variable;

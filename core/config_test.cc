@@ -72,24 +72,28 @@ TEST_P(ConfigRejects, NamesTheVariableAndItsRange) {
 
 INSTANTIATE_TEST_SUITE_P(
     Values, ConfigRejects,
-    ::testing::Values(BadValue{"PORT", "65536"}, BadValue{"PORT", "-1"}, BadValue{"PORT", "80x"},
-                      BadValue{"PORT", ""}, BadValue{"PORT", " 80"}, BadValue{"REACTORS", "257"},
-                      BadValue{"SUCCESS_RATE", "1.01"}, BadValue{"SUCCESS_RATE", "nan"},
-                      BadValue{"SUCCESS_RATE", "-0.1"}, BadValue{"ERROR_RATE", "1e-3"},
-                      BadValue{"SLOW_RATE", "1.5"}, BadValue{"SLOW_LATENCY_MS", "60001"},
-                      BadValue{"LOG_LEVEL", "verbose"}, BadValue{"LOG_RATE_LIMIT", "-1"},
-                      BadValue{"BIND_ADDR", "example.com"},
-                      BadValue{"ADMIN_ALLOW_UNAUTHENTICATED", "yes"},
-                      BadValue{"CB_FAILURE_THRESHOLD", "0"},
-                      BadValue{"CB_HALF_OPEN_MAX_REQUESTS", "256"},
-                      BadValue{"CB_OPEN_TIMEOUT_MS", "3600001"}, BadValue{"RANDOM_SEED", "-5"},
-                      BadValue{"SERVICE_VERSION", "has space"}, BadValue{"ADMIN_TOKEN_FILE", ""},
-                      BadValue{"MAX_HEADER_BYTES", "100"}, BadValue{"IDEMPOTENCY_TTL_S", "0"},
-                      BadValue{"IDEMPOTENCY_MAX_BYTES", "1000"},
-                      BadValue{"IDEMPOTENCY_REDIS_URL", "redis://user:pw@host:6379"},
-                      BadValue{"IDEMPOTENCY_REDIS_URL", "rediss://host:6379"},
-                      BadValue{"IDEMPOTENCY_REDIS_TIMEOUT_MS", "0"},
-                      BadValue{"IDEMPOTENCY_REDIS_MAX_PENDING", "0"}));
+    ::testing::Values(
+        BadValue{"PORT", "65536"}, BadValue{"PORT", "-1"}, BadValue{"PORT", "80x"},
+        BadValue{"PORT", ""}, BadValue{"PORT", " 80"}, BadValue{"REACTORS", "257"},
+        BadValue{"SUCCESS_RATE", "1.01"}, BadValue{"SUCCESS_RATE", "nan"},
+        BadValue{"SUCCESS_RATE", "-0.1"}, BadValue{"ERROR_RATE", "1e-3"},
+        BadValue{"SLOW_RATE", "1.5"}, BadValue{"SLOW_LATENCY_MS", "60001"},
+        BadValue{"LOG_LEVEL", "verbose"}, BadValue{"LOG_RATE_LIMIT", "-1"},
+        BadValue{"BIND_ADDR", "example.com"}, BadValue{"ADMIN_ALLOW_UNAUTHENTICATED", "yes"},
+        BadValue{"CB_FAILURE_THRESHOLD", "0"}, BadValue{"CB_HALF_OPEN_MAX_REQUESTS", "256"},
+        BadValue{"CB_OPEN_TIMEOUT_MS", "3600001"}, BadValue{"RANDOM_SEED", "-5"},
+        BadValue{"SERVICE_VERSION", "has space"}, BadValue{"ADMIN_TOKEN_FILE", ""},
+        BadValue{"MAX_HEADER_BYTES", "100"}, BadValue{"IDEMPOTENCY_TTL_S", "0"},
+        BadValue{"IDEMPOTENCY_MAX_BYTES", "1000"},
+        BadValue{"IDEMPOTENCY_REDIS_URL", "redis://user:pw@host:6379"},
+        BadValue{"IDEMPOTENCY_REDIS_URL", "rediss://host:6379"},
+        BadValue{"IDEMPOTENCY_REDIS_TIMEOUT_MS", "0"},
+        BadValue{"IDEMPOTENCY_REDIS_MAX_PENDING", "0"}, BadValue{"PROCESSOR_MODE", "live"},
+        BadValue{"PROCESSOR_MODE", "HTTP"}, BadValue{"PROCESSOR_URL", "https://processor:443/v1"},
+        BadValue{"PROCESSOR_URL", "http://user@processor/v1"},
+        BadValue{"PROCESSOR_MAX_CONNECTIONS", "0"}, BadValue{"PROCESSOR_MAX_QUEUE", "-1"},
+        BadValue{"PROCESSOR_IDLE_TIMEOUT_MS", "0"},
+        BadValue{"PROCESSOR_RESOLVE_INTERVAL_MS", "999"}));
 
 // The defaults --help shows must be the defaults the code uses.
 TEST(Config, HelpDefaultsParseToTheBuiltInDefaults) {
@@ -141,8 +145,13 @@ TEST(Config, HelpDefaultsParseToTheBuiltInDefaults) {
     EXPECT_EQ(with_default.idempotency_max_bytes, defaults.idempotency_max_bytes) << name;
     EXPECT_EQ(with_default.idempotency_redis_timeout_ms, defaults.idempotency_redis_timeout_ms);
     EXPECT_EQ(with_default.idempotency_redis_max_pending, defaults.idempotency_redis_max_pending);
+    EXPECT_EQ(with_default.processor_mode, defaults.processor_mode) << name;
+    EXPECT_EQ(with_default.processor_max_connections, defaults.processor_max_connections);
+    EXPECT_EQ(with_default.processor_max_queue, defaults.processor_max_queue) << name;
+    EXPECT_EQ(with_default.processor_idle_timeout_ms, defaults.processor_idle_timeout_ms);
+    EXPECT_EQ(with_default.processor_resolve_interval_ms, defaults.processor_resolve_interval_ms);
   }
-  EXPECT_EQ(rows, 39);
+  EXPECT_EQ(rows, 45);
 }
 
 TEST(Config, RedisUrl) {
@@ -174,6 +183,45 @@ TEST(Config, RedisNeedsAnHmacKeyShared) {
                             {"IDEMPOTENCY_HMAC_KEY_FILE", "/run/secrets/hmac"}});
   EXPECT_FALSE(with.error);
   EXPECT_EQ(with.config.idempotency_redis_url, "redis://127.0.0.1:6379");
+}
+
+TEST(Config, HttpUrl) {
+  const auto named =
+      parse_http_url("http://processor.paystream-staging.svc:9090/v1/authorizations");
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->host, "processor.paystream-staging.svc");
+  EXPECT_EQ(named->port, 9090);
+  EXPECT_EQ(named->target, "/v1/authorizations");
+  EXPECT_EQ(named->host_header, "processor.paystream-staging.svc:9090");
+  const auto bare = parse_http_url("http://processor.example");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->port, 80);
+  EXPECT_EQ(bare->target, "/");
+  EXPECT_EQ(bare->host_header, "processor.example");
+  const auto default_port = parse_http_url("http://p.example:80/a?b=c");
+  ASSERT_TRUE(default_port);
+  EXPECT_EQ(default_port->host_header, "p.example");
+  EXPECT_EQ(default_port->target, "/a?b=c");
+  const auto v6 = parse_http_url("http://[::1]:9090/x");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->host_header, "[::1]:9090");
+  for (const char* bad : {"", "http://", "https://p:443/", "http://u:pw@p/", "http://p:0/",
+                          "http://p:65536/", "http://p:/", "http://p/a b", "http://p/a#frag",
+                          "http://[::1/", "HTTP://p/", "http://p\\x/", "ftp://p/"}) {
+    EXPECT_FALSE(parse_http_url(bad)) << bad;
+  }
+}
+
+TEST(Config, HttpModeNeedsAUrl) {
+  ConfigResult without = load({{"PROCESSOR_MODE", "http"}});
+  ASSERT_TRUE(without.error);
+  EXPECT_EQ(without.error->variable, "PROCESSOR_URL");
+  ConfigResult with =
+      load({{"PROCESSOR_MODE", "http"}, {"PROCESSOR_URL", "http://127.0.0.1:9090/"}});
+  ASSERT_FALSE(with.error);
+  EXPECT_EQ(with.config.processor_mode, ProcessorMode::http);
+  EXPECT_EQ(load({}).config.processor_mode, ProcessorMode::simulated);
 }
 
 TEST(Config, Loopback) {

@@ -31,6 +31,12 @@ struct ProcessorParameters {
 // from a validated Config (reset_rate is 0: only fault injection sets it).
 ProcessorParameters environment_parameters(const Config& config);
 
+// Http mode's base: no latency, no error, every call goes to the real processor. Faults set on
+// the admin port override it, so they act on the service's own calls before each call.
+constexpr ProcessorParameters no_simulation() {
+  return {.latency_ms = 0, .jitter_ms = 0, .success_rate = 1.0, .error_rate = 0.0};
+}
+
 // A partial update: only the fields present change.
 struct FaultUpdate {
   std::optional<bool> enabled;

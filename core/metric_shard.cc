@@ -24,6 +24,22 @@ uint64_t window_stamp(uint64_t now_ms) {
 
 }  // namespace
 
+std::string_view processor_call_result_name(ProcessorCallResult result) {
+  switch (result) {
+    case ProcessorCallResult::answered:
+      return "answered";
+    case ProcessorCallResult::invalid:
+      return "invalid";
+    case ProcessorCallResult::timeout:
+      return "timeout";
+    case ProcessorCallResult::failed:
+      return "failed";
+    case ProcessorCallResult::busy:
+      return "busy";
+  }
+  return "";
+}
+
 std::string_view idempotency_result_name(IdempotencyResult result) {
   switch (result) {
     case IdempotencyResult::new_key:
@@ -137,6 +153,13 @@ void MetricShard::record_idempotency(IdempotencyResult result) {
   bump(idempotency_[static_cast<size_t>(result)], 1);
 }
 
+void MetricShard::record_processor_call(ProcessorCallResult result, uint64_t upstream_us) {
+  bump(processor_calls_[static_cast<size_t>(result)], 1);
+  if (upstream_us == 0) return;
+  bump(processor_upstream_.buckets[duration_bucket_index(upstream_us)], 1);
+  bump(processor_upstream_.sum_us, upstream_us);
+}
+
 void MetricShard::record_store(StoreOp op, uint64_t duration_us) {
   size_t bucket = 0;
   while (bucket < kStoreBucketBoundsUs.size() && duration_us > kStoreBucketBoundsUs[bucket])
@@ -178,6 +201,14 @@ void MetricShard::add_to(MergedMetrics& into, uint64_t now_ms) const {
     }
     into.store_ops[op].sum_us += store_[op].sum_us.load(kRelaxed);
   }
+
+  for (size_t r = 0; r < kProcessorCallResultCount; ++r) {
+    into.processor_calls[r] += processor_calls_[r].load(kRelaxed);
+  }
+  for (size_t b = 0; b < kDurationBucketCount; ++b) {
+    into.processor_upstream.buckets[b] += processor_upstream_.buckets[b].load(kRelaxed);
+  }
+  into.processor_upstream.sum_us += processor_upstream_.sum_us.load(kRelaxed);
 
   const uint64_t newest = window_stamp(now_ms);
   for (const WindowSlot& slot : window_) {

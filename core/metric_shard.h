@@ -53,6 +53,18 @@ inline constexpr size_t kIdempotencyResultCount = 6;
 // "new", "replayed", "in_use", "reused", "unknown", "store_error".
 std::string_view idempotency_result_name(IdempotencyResult result);
 
+// How a call to the processor over HTTP (PROCESSOR_MODE=http) ended.
+enum class ProcessorCallResult : uint8_t {
+  answered,  // approved or declined by the contract
+  invalid,   // an answer outside the contract (a 5xx included): 502
+  timeout,   // no answer by the deadline: 504
+  failed,    // connect failure, close, reset, malformed or oversized: 502
+  busy,      // never sent, every connection busy and the queue full: 503
+};
+inline constexpr size_t kProcessorCallResultCount = 5;
+// "answered", "invalid", "timeout", "failed", "busy".
+std::string_view processor_call_result_name(ProcessorCallResult result);
+
 // The idempotency store's operations (core/authorize_pipeline.h, StoreCall).
 enum class StoreOp : uint8_t { claim, complete, release };
 inline constexpr size_t kStoreOpCount = 3;
@@ -106,15 +118,18 @@ struct MergedMetrics {
   DurationBuckets window_buckets{};
   std::array<uint64_t, kIdempotencyResultCount> idempotency{};
   std::array<StoreOpTotals, kStoreOpCount> store_ops{};
+  std::array<uint64_t, kProcessorCallResultCount> processor_calls{};
+  SeriesTotals processor_upstream;  // answers' upstream time (request written -> answer read)
 
   const SeriesTotals& at(AuthStatus status, ProcessorLabel processor) const {
     return series[auth_series_index(status, processor)];
   }
 };
 
-// 12,160 bytes, 64-byte aligned: 25 series of 24 buckets and a sum (5,000 bytes), 60 window
-// slots of 112 bytes, and the idempotency counts and store histograms (384 bytes). One record()
-// touches at most four cache lines.
+// 12,352 bytes, 64-byte aligned: 25 series of 24 buckets and a sum (5,000 bytes), 60 window
+// slots of 112 bytes, the idempotency counts and store histograms (384 bytes), and the
+// processor call counts and upstream histogram (240 bytes). One record() touches at most four
+// cache lines.
 class alignas(64) MetricShard {
  public:
   static constexpr size_t kWindowSeconds = 60;
@@ -128,6 +143,8 @@ class alignas(64) MetricShard {
   void record(AuthStatus status, ProcessorLabel processor, uint64_t duration_us, uint64_t now_ms);
   void record_idempotency(IdempotencyResult result);
   void record_store(StoreOp op, uint64_t duration_us);
+  // upstream_us: 0 when unknown (not sent, or no byte written); such calls are only counted.
+  void record_processor_call(ProcessorCallResult result, uint64_t upstream_us);
 
   // Reader side, any thread: adds this shard's totals, and its window as of now_ms, to `into`.
   void add_to(MergedMetrics& into, uint64_t now_ms) const;
@@ -159,6 +176,8 @@ class alignas(64) MetricShard {
   std::array<WindowSlot, kWindowSeconds> window_;
   std::array<std::atomic<uint64_t>, kIdempotencyResultCount> idempotency_{};
   std::array<StoreSeries, kStoreOpCount> store_{};
+  std::array<std::atomic<uint64_t>, kProcessorCallResultCount> processor_calls_{};
+  Series processor_upstream_;
 };
 
 // Sums the shards; the window counts slots of the 60 seconds up to now_ms.

@@ -140,6 +140,58 @@ void add_idempotency_families(std::vector<MetricFamily>& families,
   families.push_back(std::move(duration));
 }
 
+void add_processor_families(std::vector<MetricFamily>& families, const core::MergedMetrics& merged,
+                            const ProcessorLinkMetrics& link) {
+  MetricFamily mode{"auth_processor_mode",
+                    "1 for the processor mode in force: simulated approves nothing real.",
+                    MetricType::Gauge,
+                    {}};
+  for (ProcessorMode m : {ProcessorMode::simulated, ProcessorMode::http}) {
+    mode.metric.push_back(value_metric(MetricType::Gauge, m == link.mode ? 1 : 0,
+                                       {label("mode", processor_mode_name(m))}));
+  }
+  families.push_back(std::move(mode));
+  MetricFamily calls{"auth_processor_calls_total",
+                     "Calls to the processor over HTTP, by how they ended.",
+                     MetricType::Counter,
+                     {}};
+  for (size_t r = 0; r < kProcessorCallResultCount; ++r) {
+    calls.metric.push_back(value_metric(
+        MetricType::Counter, static_cast<double>(merged.processor_calls[r]),
+        {label("result", processor_call_result_name(static_cast<ProcessorCallResult>(r)))}));
+  }
+  families.push_back(std::move(calls));
+  MetricFamily upstream{"auth_processor_upstream_duration_seconds",
+                        "Processor calls answered, from the request written to the answer read.",
+                        MetricType::Histogram,
+                        {}};
+  ClientMetric upstream_metric;
+  upstream_metric.histogram = histogram(merged.processor_upstream);
+  upstream.metric.push_back(std::move(upstream_metric));
+  families.push_back(std::move(upstream));
+  MetricFamily connections{"auth_processor_connections",
+                           "Open connections to the processor, summed over reactors.",
+                           MetricType::Gauge,
+                           {}};
+  connections.metric.push_back(value_metric(
+      MetricType::Gauge, static_cast<double>(link.connections_busy), {label("state", "busy")}));
+  connections.metric.push_back(
+      value_metric(MetricType::Gauge,
+                   static_cast<double>(link.connections_open > link.connections_busy
+                                           ? link.connections_open - link.connections_busy
+                                           : 0),
+                   {label("state", "idle")}));
+  families.push_back(std::move(connections));
+  families.push_back(single("auth_processor_queue_depth",
+                            "Processor calls waiting for a free connection, summed over reactors.",
+                            MetricType::Gauge, static_cast<double>(link.queue_depth)));
+  families.push_back(single("auth_processor_retries_total",
+                            "Processor calls sent a second time with the same idempotency key "
+                            "(connect failure, or a kept-alive connection closed before any "
+                            "answer byte).",
+                            MetricType::Counter, static_cast<double>(link.retries)));
+}
+
 void add_fault_families(std::vector<MetricFamily>& families, const FaultMetrics& fault) {
   const core::ProcessorParameters& p = fault.effective;
   families.push_back(single("fault_injection_enabled", "1 while fault injection is enabled.",
@@ -256,6 +308,8 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   families.push_back(single("circuit_breaker_trips_total",
                             "Transitions of the circuit breaker into open.", MetricType::Counter,
                             static_cast<double>(breaker.trips)));
+  add_processor_families(families, merged,
+                         s.processor_link ? s.processor_link() : ProcessorLinkMetrics{});
   add_fault_families(families, fault);
   add_http_families(families, s.http ? s.http() : HttpMetrics{});
   add_process_families(families, process);

@@ -41,6 +41,15 @@ struct IdempotencyStoreMetrics {
   double oldest_completed_age_seconds = 0;  // how long completed keys are really kept
 };
 
+// The processor link's pool, summed over reactors (zeros in simulated mode).
+struct ProcessorLinkMetrics {
+  ProcessorMode mode = ProcessorMode::simulated;
+  uint64_t connections_open = 0;
+  uint64_t connections_busy = 0;  // with a call in flight
+  uint64_t queue_depth = 0;       // calls waiting for a connection
+  uint64_t retries = 0;           // calls sent a second time (connect failure, stale keep-alive)
+};
+
 // The standard process_* values, read by the service at scrape time.
 struct ProcessMetrics {
   double cpu_seconds = 0;            // user + system, every thread
@@ -78,6 +87,7 @@ struct ScrapeSources {
   std::function<FaultMetrics()> fault;
   std::function<ProcessMetrics()> process;  // read_process_metrics in the service
   std::function<IdempotencyStoreMetrics()> idempotency_store;
+  std::function<ProcessorLinkMetrics()> processor_link;
   BuildLabels build;
   std::function<uint64_t()> log_lines_dropped;  // log lines lost (full log queue, stderr failed)
 };

@@ -184,6 +184,37 @@ auth_build_info{version="1.4.2",revision="0123456789ab",service_version="0.1.0"}
 )");
 }
 
+TEST_F(MetricsCollectorTest, ProcessorLinkSeries) {
+  shards_[0].record_processor_call(ProcessorCallResult::answered, 180'000);
+  shards_[1].record_processor_call(ProcessorCallResult::answered, 400);
+  shards_[1].record_processor_call(ProcessorCallResult::busy, 0);
+  ScrapeSources with_link = sources();
+  with_link.processor_link = [] {
+    return ProcessorLinkMetrics{.mode = ProcessorMode::http,
+                                .connections_open = 5,
+                                .connections_busy = 2,
+                                .queue_depth = 3,
+                                .retries = 4};
+  };
+  const std::string text = render_metrics(MetricsCollector(std::move(with_link)));
+  for (const char* line : {
+           "auth_processor_mode{mode=\"simulated\"} 0\n",
+           "auth_processor_mode{mode=\"http\"} 1\n",
+           "auth_processor_calls_total{result=\"answered\"} 2\n",
+           "auth_processor_calls_total{result=\"busy\"} 1\n",
+           "auth_processor_calls_total{result=\"timeout\"} 0\n",
+           "auth_processor_upstream_duration_seconds_count 2\n",
+           "auth_processor_upstream_duration_seconds_bucket{le=\"0.0005\"} 1\n",
+           "auth_processor_upstream_duration_seconds_bucket{le=\"0.2\"} 2\n",
+           "auth_processor_connections{state=\"busy\"} 2\n",
+           "auth_processor_connections{state=\"idle\"} 3\n",
+           "auth_processor_queue_depth 3\n",
+           "auth_processor_retries_total 4\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+  }
+}
+
 TEST_F(MetricsCollectorTest, EveryFamilyIsPresentWithItsType) {
   const std::string text = render_metrics(MetricsCollector(sources()));
   const std::vector<std::string> families = {
@@ -196,6 +227,12 @@ TEST_F(MetricsCollectorTest, EveryFamilyIsPresentWithItsType) {
       "auth_idempotency_store_evictions_total counter",
       "auth_idempotency_store_oldest_completed_age_seconds gauge",
       "auth_success_rate gauge",
+      "auth_processor_mode gauge",
+      "auth_processor_calls_total counter",
+      "auth_processor_upstream_duration_seconds histogram",
+      "auth_processor_connections gauge",
+      "auth_processor_queue_depth gauge",
+      "auth_processor_retries_total counter",
       "circuit_breaker_state gauge",
       "circuit_breaker_trips_total counter",
       "fault_injection_enabled gauge",

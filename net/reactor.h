@@ -93,6 +93,7 @@ class Reactor {
  private:
   // The loop and the connection table are net's own.
   friend class Connection;
+  friend class HttpClient;
   friend class Responder;
   friend class ReactorTimer;
   friend class RedisClient;

@@ -143,6 +143,22 @@ std::string state_json(const AdminContext& context) {
   out += ',';
   out.append(faults, 1, faults.size() - 2);
   append_text(out, "admin_auth", context.admin_token != nullptr ? "bearer_token" : "none");
+  append_field(out, "processor");
+  out += '{';
+  const core::ProcessorLinkMetrics link =
+      context.processor_link ? context.processor_link() : core::ProcessorLinkMetrics{};
+  append_text(out, "mode", core::processor_mode_name(context.config->processor_mode));
+  if (context.config->processor_mode == core::ProcessorMode::simulated) {
+    append_text(out, "warning", "simulated processor: no real payment is authorized");
+  } else {
+    append_text(out, "url", context.config->processor_url);
+    append_number(out, "max_connections_per_reactor", context.config->processor_max_connections);
+    append_number(out, "connections_open", link.connections_open);
+    append_number(out, "connections_busy", link.connections_busy);
+    append_number(out, "queue_depth", link.queue_depth);
+    append_number(out, "retries", link.retries);
+  }
+  out += '}';
   append_field(out, "processor_credential");
   out += '{';
   append_field(out, "configured");

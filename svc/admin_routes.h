@@ -6,6 +6,7 @@
 // none is and the listener is loopback; POST and DELETE need application/json.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "core/authorize_shared.h"
@@ -24,6 +25,7 @@ struct AdminContext {
   const core::MetricsCollector* metrics = nullptr;
   const SecretWatch* admin_token = nullptr;    // null: no authentication configured
   const SecretWatch* processor_key = nullptr;  // null: no processor credential configured
+  std::function<core::ProcessorLinkMetrics()> processor_link;  // the pool, summed over reactors
   std::string revision;
   std::string compiled_version;
   uint64_t started_unix_ms = 0;

@@ -40,6 +40,9 @@ void AuthorizeHandler::log_failure(const core::AuthorizeStep& step) {
   net::log::warn(msg)
       .num("status", step.status)
       .str("error", core::service_error_name(step.error))
+      // A 502 or 504 may follow an authorization the processor made: reconciliation looks
+      // for these. A 503 was never sent.
+      .str("outcome", rejected ? "not_sent" : "unknown")
       .str("transaction_id", step.transaction_id)
       .str("request_id", step.request_id);
 }
@@ -78,6 +81,12 @@ void AuthorizeHandler::use_store(net::RedisClient& redis) {
   store_ = std::make_unique<IdempotencyBackend>(redis, on_store_reply, this);
 }
 
+void AuthorizeHandler::use_processor(net::HttpClient& client, std::string target,
+                                     const ProcessorCredential* credential) {
+  processor_ = std::make_unique<ProcessorLink>(client, std::move(target), credential,
+                                               on_processor_reply, this);
+}
+
 void AuthorizeHandler::handle(const net::Request& request, const net::Responder& responder) {
   core::AuthorizeInput input{.content_type = request.header("content-type"),
                              .request_id = request.header("x-request-id"),
@@ -113,6 +122,14 @@ void AuthorizeHandler::on_store_reply(void* self, uint32_t call, const core::Sto
   handler.sync_pending_work();
 }
 
+void AuthorizeHandler::on_processor_reply(void* self, uint32_t call,
+                                          const core::ProcessorReply& reply) {
+  auto& handler = *static_cast<AuthorizeHandler*>(self);
+  const net::Responder responder = handler.waits_[call]->responder;
+  handler.step(handler.pipeline_.resume_processor(call, reply, now()), responder);
+  handler.sync_pending_work();
+}
+
 void AuthorizeHandler::step(const core::AuthorizeStep& step, const net::Responder& responder) {
   for (const core::BreakerTransition& t : step.transitions) log_transition(t);
   if (step.kind == core::AuthorizeStep::Kind::reset) {
@@ -131,6 +148,16 @@ void AuthorizeHandler::step(const core::AuthorizeStep& step, const net::Responde
       store_->run(step.store, step.call);
     } else {
       on_store_reply(this, step.call, core::StoreReply{.kind = core::StoreReply::Kind::failed});
+    }
+    return;
+  }
+  if (step.kind == core::AuthorizeStep::Kind::process) {
+    wait_for(step.call).responder = responder;
+    if (processor_) {
+      processor_->send(step.processor, step.call);
+    } else {
+      on_processor_reply(this, step.call,
+                         core::ProcessorReply{.kind = core::ProcessorReply::Kind::failed});
     }
     return;
   }

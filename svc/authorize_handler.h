@@ -1,12 +1,13 @@
 #pragma once
 // POST /v1/authorize on one reactor: the core pipeline (core/authorize_pipeline.h)
 // wired to this reactor. The handler hands each request to the pipeline, arms a
-// timer when the pipeline asks to be woken, runs the idempotency store operations it
-// asks for, sends the answer and writes the log lines the pipeline reports. It is a service of its
-// reactor, which destroys it (and its timers) before closing its loop.
+// timer when the pipeline asks to be woken, runs the idempotency store operations and the
+// processor calls it asks for, sends the answer and writes the log lines the pipeline reports. It
+// is a service of its reactor, which destroys it (and its timers) before closing its loop.
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/authorize_pipeline.h"
@@ -19,6 +20,7 @@
 #include "net/reactor_timer.h"
 #include "net/responder.h"
 #include "svc/idempotency_backend.h"
+#include "svc/processor_link.h"
 
 namespace paystream::svc {
 
@@ -36,6 +38,10 @@ class AuthorizeHandler final : public net::ReactorService {
   // it first, and its last callbacks (failures of commands in flight) still find us.
   void use_store(core::EmbeddedStore& store);
   void use_store(net::RedisClient& redis);
+  // The processor over HTTP (PROCESSOR_MODE=http), before the reactor runs; the same rule as
+  // for Redis: the client is added to the reactor after this handler.
+  void use_processor(net::HttpClient& client, std::string target,
+                     const ProcessorCredential* credential);
 
   void handle(const net::Request& request, const net::Responder& responder);
 
@@ -54,6 +60,7 @@ class AuthorizeHandler final : public net::ReactorService {
   // must still happen).
   void sync_pending_work();
   static void on_store_reply(void* self, uint32_t call, const core::StoreReply& reply);
+  static void on_processor_reply(void* self, uint32_t call, const core::ProcessorReply& reply);
   void log_transition(const core::BreakerTransition& t);
   void log_failure(const core::AuthorizeStep& step);
   void log_store_write_failed(const core::AuthorizeStep& step);
@@ -63,6 +70,7 @@ class AuthorizeHandler final : public net::ReactorService {
   core::AuthorizePipeline pipeline_;
   std::vector<std::unique_ptr<Wait>> waits_;  // by pipeline call index
   std::unique_ptr<IdempotencyBackend> store_;
+  std::unique_ptr<ProcessorLink> processor_;
   size_t pending_reported_ = 0;
   net::log::RateLimiter rejected_log_;
   net::log::RateLimiter failed_log_;

@@ -34,6 +34,11 @@ SecretWatch::SecretWatch(net::Reactor& reactor, std::string name, std::string pa
   timer_.start(core::SecretReloader::kRecheckIntervalMs, core::SecretReloader::kRecheckIntervalMs);
 }
 
+void SecretWatch::on_change(std::function<void(std::string_view)> publish) {
+  publish_ = std::move(publish);
+  publish_(reloader_.expose_for_processor());
+}
+
 void SecretWatch::poll() {
   const core::SecretPollEvent event = reloader_.poll(base::unix_now_ms());
   switch (event) {
@@ -46,6 +51,7 @@ void SecretWatch::poll() {
           .str("secret", name_)
           .str("event", core::secret_poll_event_name(event))
           .str("fingerprint", fingerprint());
+      if (publish_) publish_(reloader_.expose_for_processor());
       return;
     case core::SecretPollEvent::unreadable:
     case core::SecretPollEvent::empty:

@@ -4,6 +4,7 @@
 // force within about a second. Logs rotations and failures by fingerprint, never
 // the secret. A service of the admin reactor, used only on its thread.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,9 @@ class SecretWatch final : public net::ReactorService {
               core::SecretReloader reloader);
 
   bool matches(std::string_view presented) const { return reloader_.matches(presented); }
+  // Calls `publish` with the secret now and after each rotation, on this reactor's thread
+  // (for the one consumer that must send the secret: the processor client).
+  void on_change(std::function<void(std::string_view)> publish);
   const std::string& fingerprint() const { return reloader_.fingerprint(); }
   uint64_t last_changed_unix_ms() const { return reloader_.last_changed_ms(); }
 
@@ -34,6 +38,7 @@ class SecretWatch final : public net::ReactorService {
   std::string name_;
   std::string path_;
   core::SecretReloader reloader_;
+  std::function<void(std::string_view)> publish_;
   net::ReactorTimer timer_;
 };
 

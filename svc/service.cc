@@ -77,7 +77,10 @@ Service::Service(const core::Config& config)
           std::make_unique<net::Server>(server_options(config), public_router_, admin_router_)) {
   authorize_.version = config.service_version.empty() ? std::string(service_version_default())
                                                       : config.service_version;
-  authorize_.environment = core::environment_parameters(config);
+  authorize_.processor_mode = config.processor_mode;
+  authorize_.environment = config.processor_mode == core::ProcessorMode::http
+                               ? core::no_simulation()
+                               : core::environment_parameters(config);
   authorize_.processor_timeout_ms = static_cast<uint32_t>(config.processor_timeout_ms);
   authorize_.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
   for (size_t i = 0; i < server_->reactor_count(); ++i) {
@@ -87,6 +90,7 @@ Service::Service(const core::Config& config)
         static_cast<uint32_t>(config.log_rate_limit)));
   }
   add_idempotency_store();
+  add_processor_link();
   public_router_.add("POST", "/v1/authorize",
                      [this](const net::Request& request, const net::Responder& responder) {
                        const auto reactor = static_cast<size_t>(responder.reactor().index());
@@ -115,6 +119,7 @@ Service::Service(const core::Config& config)
       };
     };
   }
+  sources.processor_link = [this] { return processor_link_metrics(); };
   sources.log_lines_dropped = net::log::lines_dropped;
   sources.build = {authorize_.version, std::string(revision()),
                    std::string(service_version_default())};
@@ -159,6 +164,41 @@ void Service::add_idempotency_store() {
     authorize_handlers_[i]->use_store(client);
     redis_clients_.push_back(&client);
   }
+}
+
+void Service::add_processor_link() {
+  if (config_.processor_mode != core::ProcessorMode::http) return;
+  // load_config accepted the URL.
+  const core::HttpEndpoint endpoint = *core::parse_http_url(config_.processor_url);
+  net::HttpClientOptions options;
+  options.host = endpoint.host;
+  options.port = endpoint.port;
+  options.host_header = endpoint.host_header;
+  options.max_connections = static_cast<size_t>(config_.processor_max_connections);
+  options.max_queue = static_cast<size_t>(config_.processor_max_queue);
+  options.idle_timeout_ms = static_cast<uint32_t>(config_.processor_idle_timeout_ms);
+  options.resolve_interval_ms = static_cast<uint32_t>(config_.processor_resolve_interval_ms);
+  options.max_response_bytes = core::kMaxProcessorAnswerBytes;
+  const ProcessorCredential* credential =
+      config_.processor_api_key_file.empty() ? nullptr : &processor_credential_;
+  for (size_t i = 0; i < server_->reactor_count(); ++i) {
+    // After the handler: the reactor destroys its newest service first.
+    net::HttpClient& client = server_->reactor(i).add_service<net::HttpClient>(options);
+    authorize_handlers_[i]->use_processor(client, endpoint.target, credential);
+    processor_clients_.push_back(&client);
+  }
+}
+
+core::ProcessorLinkMetrics Service::processor_link_metrics() const {
+  core::ProcessorLinkMetrics link{.mode = config_.processor_mode};
+  for (const net::HttpClient* client : processor_clients_) {
+    const net::HttpClientStats& stats = client->stats();
+    link.connections_open += stats.connections_open();
+    link.connections_busy += stats.connections_busy();
+    link.queue_depth += stats.queue_depth();
+    link.retries += stats.retries();
+  }
+  return link;
 }
 
 bool Service::load_idempotency_secret() {
@@ -220,9 +260,11 @@ int Service::start() {
     if (!admin_token_) return 2;
   }
   if (!config_.processor_api_key_file.empty()) {
-    // The simulated processor makes no call without its credential: no start-up without it.
+    // No start-up without the credential the processor calls carry. Each rotation reaches
+    // every reactor's next call; the pools keep their connections.
     processor_key_ = SecretWatch::start("processor_api_key", config_.processor_api_key_file, admin);
     if (!processor_key_) return 2;
+    processor_key_->on_change([this](std::string_view key) { processor_credential_.publish(key); });
   }
   admin_context_ = AdminContext{.config = &config_,
                                 .server = server_.get(),
@@ -230,6 +272,7 @@ int Service::start() {
                                 .metrics = metrics_.get(),
                                 .admin_token = admin_token_,
                                 .processor_key = processor_key_,
+                                .processor_link = [this] { return processor_link_metrics(); },
                                 .revision = std::string(revision()),
                                 .compiled_version = std::string(service_version_default()),
                                 .started_unix_ms = started_unix_ms_};
@@ -281,10 +324,33 @@ void Service::log_startup() const {
         .num("port", endpoint.port)
         .num("reactors", static_cast<int64_t>(redis_clients_.size()));
   }
+  log_processor_mode();
   if (allocator.linked && !allocator.overrides) {
     net::log::error("mimalloc is linked but does not replace malloc/new");
   }
   log_memory_budget();
+}
+
+void Service::log_processor_mode() const {
+  if (config_.processor_mode == core::ProcessorMode::simulated) {
+    // Loud on purpose: a pod that should call the real processor must never look healthy.
+    net::log::warn("processor is SIMULATED: no real payment is authorized")
+        .str("processor_mode", "simulated")
+        .num("latency_base_ms", config_.latency_base_ms)
+        .num("success_rate_permille", static_cast<int64_t>(config_.success_rate * 1000));
+    return;
+  }
+  const core::HttpEndpoint endpoint = *core::parse_http_url(config_.processor_url);
+  net::log::info("processor over http")
+      .str("processor_mode", "http")
+      .str("host", endpoint.host)
+      .num("port", endpoint.port)
+      .str("target", endpoint.target)
+      .num("max_connections_per_reactor", config_.processor_max_connections)
+      .num("max_queue_per_reactor", config_.processor_max_queue)
+      .num("idle_timeout_ms", config_.processor_idle_timeout_ms)
+      .num("timeout_ms", config_.processor_timeout_ms)
+      .str("api_key", config_.processor_api_key_file.empty() ? "none" : "file");
 }
 
 void Service::log_memory_budget() const {

@@ -15,6 +15,7 @@
 #include "svc/admin_routes.h"
 #include "svc/authorize_handler.h"
 #include "svc/health.h"
+#include "svc/processor_credential.h"
 #include "svc/secret_watch.h"
 
 namespace paystream::svc {
@@ -36,8 +37,11 @@ class Service {
   void log_startup() const;
   // The connection cap times the per-connection memory bound, against the cgroup limit.
   void log_memory_budget() const;
+  void log_processor_mode() const;
   core::HttpMetrics http_metrics() const;
   void add_idempotency_store();
+  void add_processor_link();
+  core::ProcessorLinkMetrics processor_link_metrics() const;
   // The keys' HMAC secret from IDEMPOTENCY_HMAC_KEY_FILE, or random; false (logged) on error.
   bool load_idempotency_secret();
 
@@ -51,6 +55,9 @@ class Service {
   // The idempotency store: embedded (shared by the reactors) or one Redis client per reactor.
   std::unique_ptr<core::EmbeddedStore> idempotency_store_;
   std::vector<net::RedisClient*> redis_clients_;
+  // PROCESSOR_MODE=http: one client per reactor, and the API key they send.
+  std::vector<net::HttpClient*> processor_clients_;
+  ProcessorCredential processor_credential_;
   SecretWatch* admin_token_ = nullptr;
   SecretWatch* processor_key_ = nullptr;
   std::unique_ptr<core::MetricsCollector> metrics_;

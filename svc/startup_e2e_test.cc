@@ -53,6 +53,8 @@ TEST(Startup, InvalidConfigurationExitsTwoNamingTheVariable) {
       {"SUCCESS_RATE", "2", "SUCCESS_RATE must be 0-1"},
       {"LOG_LEVEL", "loud", "LOG_LEVEL must be debug, info, warn, error"},
       {"ADMIN_BIND_ADDR", "0.0.0.0", "needs ADMIN_TOKEN_FILE"},
+      {"PROCESSOR_MODE", "http", "PROCESSOR_URL is required when PROCESSOR_MODE is http"},
+      {"PROCESSOR_URL", "https://processor.example/v1", "PROCESSOR_URL must be http://"},
   };
   for (const BadEnv& c : cases) {
     ChildProcess p;
@@ -81,6 +83,10 @@ TEST(Startup, LogsWhatItRunsWithAndServesProbes) {
   if (line->find("\"mimalloc\":{\"linked\":true") != std::string::npos) {
     EXPECT_NE(line->find(R"("override":true})"), std::string::npos) << *line;
   }
+  // The development default, said loudly: nothing real is authorized.
+  const auto simulated = p.wait_for_line("processor is SIMULATED");
+  ASSERT_TRUE(simulated) << p.stderr_text();
+  EXPECT_NE(simulated->find(R"("level":"warn")"), std::string::npos) << *simulated;
   auto live = http_request(port, "GET /livez HTTP/1.1\r\nHost: t\r\n\r\n");
   ASSERT_TRUE(live);
   EXPECT_EQ(live->status, 200);

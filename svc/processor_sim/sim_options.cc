@@ -37,7 +37,7 @@ constexpr Flag kFlags[] = {
     {"dedupe-ttl-s", Kind::count, 1, 10'000'000, "how long a key is remembered (default 86400)"},
     {"dedupe-max-keys", Kind::count, 1, 100'000'000,
      "keys remembered at most; beyond, the oldest are evicted (default 1000000)"},
-    {"idle-timeout-ms", Kind::count, 1000, 3'600'000,
+    {"idle-timeout-ms", Kind::count, 1, 3'600'000,
      "an idle keep-alive connection is closed after this (default 60000)"},
     {"max-connections", Kind::count, 1, 1'000'000, "open connections at most (default 20000)"},
     {"seed", Kind::flag_seed, 0, UINT64_MAX,

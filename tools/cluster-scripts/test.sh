@@ -135,6 +135,8 @@ for want in "minikube start -p paystream" "--cpus=14" "--extra-config=kubelet.cp
   "sha256sum -c" "external-secrets/external-secrets" "--version 0.17.0" \
   "create secret generic vault-dev-root-token" "job/vault-init" "image build -t ghcr.io/paystream/auth-service:" \
   "image build -t ghcr.io/paystream/authload:0.1.0 -f Containerfile --build-opt=target=authload" \
+  "image build -t ghcr.io/paystream/processor-sim:0.1.0 -f Containerfile --build-opt=target=processor-sim" \
+  "-n processor-sim rollout status deployment/processor-sim" \
   "externalsecret/auth-service-secrets" "status auth-service -n paystream" \
   "get endpointslices -l kubernetes.io/service-name=kubernetes" "-n vault get networkpolicy vault" \
   "-n monitoring get networkpolicy prometheus" "externalsecret/alertmanager-receivers" \
@@ -143,13 +145,13 @@ for want in "minikube start -p paystream" "--cpus=14" "--extra-config=kubelet.cp
 done
 check "cluster-up plan names the pinned versions and every component" ${#missing[@]} "missing: ${missing[*]}"
 order=()
-for dir in dev/vault/ dev/redis/ monitoring/ istio-ingress/ paystream-staging/ "paystream/"; do
+for dir in dev/vault/ dev/redis/ monitoring/ istio-ingress/ processor-sim/ paystream-egress/ paystream-staging/ "paystream/"; do
   order+=("$(grep -n -- "apply -f $root/k8s/$dir\$" <<<"$out" | head -n 1 | cut -d: -f1)")
 done
 sorted="$(printf '%s\n' "${order[@]}" | sort -n | tr '\n' ' ')"
 in_order=1
-[[ "${order[*]}" != *" "" "* && -n "${order[5]}" && "$sorted" == "${order[*]} " ]] && in_order=0
-check "cluster-up applies k8s/ in order: dev/vault, dev/redis, monitoring, istio-ingress, staging, production" $in_order "lines: ${order[*]}"
+[[ "${order[*]}" != *" "" "* && -n "${order[0]}" && -n "${order[7]}" && "$sorted" == "${order[*]} " ]] && in_order=0
+check "cluster-up applies k8s/ in order: dev/vault, dev/redis, monitoring, istio-ingress, processor-sim, paystream-egress, staging, production" $in_order "lines: ${order[*]}"
 reset_calls
 out="$(tools/cluster-up --dry-run --profile reduced 2>&1)"
 scales=$(grep -c -- "scale rollout/auth-service --replicas=1" <<<"$out")

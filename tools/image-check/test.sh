@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runtime-image check, without a container engine: proves that the Containerfile's two
-# runtime stages, `runtime` (paystream-authd, the default target) and `authload` (the load
-# generator), hold everything their binary needs, and nothing the check cannot see.
+# Runtime-image check, without a container engine: proves that the Containerfile's three
+# runtime stages, `runtime` (paystream-authd, the default target), `authload` (the load
+# generator) and `processor-sim` (the simulated processor, staging's), hold everything
+# their binary needs, and nothing the check cannot see.
 #
 #   1. Reads the Containerfile (runtime_stage.py): each runtime stage may only COPY files
 #      from the build stage (plus USER, EXPOSE, LABEL, ...); its base must be the one
@@ -16,7 +17,8 @@
 #      filesystem read-only, /proc and /sys bind-mounted read-only, tmpfs /tmp and the
 #      secret volume as in the pod; runs `paystream-authd --version` and serves as UID
 #      65532 via chroot: /livez, /readyz, POST /v1/authorize, the admin listener, SIGTERM;
-#      and `authload --help` in the authload root filesystem.
+#      `authload --help` in the authload root filesystem and `paystream-processor-sim
+#      --help` in the processor-sim one.
 #
 # Where namespaces cannot be created (no permission) the run checks are reported as SKIP,
 # which counts as a failure when CI=true. Last line: "N passed, N failed"; exit status
@@ -34,6 +36,7 @@ work="$root/build/image-check"
 debs="$work/debs"
 rootfs="$work/rootfs"
 authload_rootfs="$work/rootfs-authload"
+sim_rootfs="$work/rootfs-processor-sim"
 # tools/test passes its release build (the production flags) in PAYSTREAM_BUILD_DIR;
 # run alone, this builds build/ as the image does.
 build_dir="${PAYSTREAM_BUILD_DIR:-$root/build}"
@@ -87,10 +90,11 @@ fi
 build_runs="$(field build)"
 # shellcheck disable=SC2016 # the literal "$REVISION" of the Containerfile is what is wanted
 if grep -q '^tools/deps' <<<"$build_runs" &&
-  grep -qF 'tools/build build -Drevision="$REVISION" -Dtests=false -Dbenchmarks=true' <<<"$build_runs"; then
-  pass "build stage runs tools/deps and tools/build with -Drevision=\$REVISION (production flags, authload included)"
+  grep -qF 'tools/build build -Drevision="$REVISION" -Dtests=false -Dbenchmarks=true' <<<"$build_runs" &&
+  grep -qF 'build/svc/processor_sim/paystream-processor-sim --help' <<<"$build_runs"; then
+  pass "build stage runs tools/deps and tools/build with -Drevision=\$REVISION (production flags, authload included) and starts the simulator"
 else
-  fail "build stage uses tools/deps and tools/build build -Drevision=\"\$REVISION\" -Dtests=false -Dbenchmarks=true"
+  fail "build stage uses tools/deps and tools/build build -Drevision=\"\$REVISION\" -Dtests=false -Dbenchmarks=true and runs build/svc/processor_sim/paystream-processor-sim --help"
 fi
 
 meta_problems=()
@@ -113,31 +117,48 @@ else
   fail "image metadata" "${meta_problems[*]:-no exec-form ENTRYPOINT}"
 fi
 
-# The load generator's stage: the same base and user, only files from the build stage,
-# the binary at /usr/local/bin/authload (the load Job runs it from there).
+# The other runtime stages: the same base and user, only files from the build stage, OCI
+# labels, the binary at the ENTRYPOINT the workloads run.
+#   check_stage STAGE ENTRY WHAT      sets the stage's records in stage_records
+check_stage() {
+  local name=$1 entry=$2 what=$3 rec
+  stage_records=
+  if ! grep -qx $'stage\t'"$name" <<<"$stage"; then
+    fail "Containerfile has a $name stage ($what)"
+    return 1
+  fi
+  if ! rec="$(python3 "$here/runtime_stage.py" "$containerfile" "$name" 2>&1)"; then
+    fail "Containerfile parses ($name stage)" "$rec"
+    return 1
+  fi
+  sfield() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' <<<"$rec"; }
+  local problems=()
+  [[ -z "$(sfield error)" ]] || problems+=("$(sfield error | tr '\n' ' ')")
+  [[ "$(sfield base)" == "$want_base" ]] || problems+=("base is '$(sfield base)', want '$want_base'")
+  [[ "$(sfield user)" == "65532:65532" ]] || problems+=("USER is '$(sfield user)', want 65532:65532")
+  for key in source revision version; do
+    sfield label | grep -q "^org.opencontainers.image.$key$" || problems+=("no LABEL org.opencontainers.image.$key")
+  done
+  [[ "$(sfield entrypoint)" == "[\"$entry\"]" ]] || problems+=("ENTRYPOINT is '$(sfield entrypoint)', want [\"$entry\"]")
+  if ((${#problems[@]} == 0)); then
+    pass "$name stage: only files from the build stage, base $want_base, USER 65532:65532, OCI labels, ENTRYPOINT $entry"
+    stage_records=$rec
+  else
+    fail "$name stage" "${problems[*]}"
+    return 1
+  fi
+}
+# The load Job runs /usr/local/bin/authload; k8s/processor-sim runs the image's ENTRYPOINT.
 authload_entry=/usr/local/bin/authload
-if ! grep -qx $'stage\tauthload' <<<"$stage"; then
-  fail "Containerfile has an authload stage (the load generator's image)"
-  finish
-fi
-if ! astage="$(python3 "$here/runtime_stage.py" "$containerfile" authload 2>&1)"; then
-  fail "Containerfile parses (authload stage)" "$astage"
-  finish
-fi
-afield() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' <<<"$astage"; }
-aproblems=()
-[[ -z "$(afield error)" ]] || aproblems+=("$(afield error | tr '\n' ' ')")
-[[ "$(afield base)" == "$want_base" ]] || aproblems+=("base is '$(afield base)', want '$want_base'")
-[[ "$(afield user)" == "65532:65532" ]] || aproblems+=("USER is '$(afield user)', want 65532:65532")
-for key in source revision version; do
-  afield label | grep -q "^org.opencontainers.image.$key$" || aproblems+=("no LABEL org.opencontainers.image.$key")
-done
-[[ "$(afield entrypoint)" == "[\"$authload_entry\"]" ]] || aproblems+=("ENTRYPOINT is '$(afield entrypoint)', want [\"$authload_entry\"]")
-if ((${#aproblems[@]} == 0)); then
-  pass "authload stage: only files from the build stage, base $want_base, USER 65532:65532, OCI labels, ENTRYPOINT $authload_entry"
+sim_entry=/usr/local/bin/paystream-processor-sim
+check_stage authload "$authload_entry" "the load generator's image" || finish
+astage=$stage_records
+check_stage processor-sim "$sim_entry" "the simulated processor's image" || finish
+sstage=$stage_records
+if grep -qx $'expose\t9090' <<<"$sstage"; then
+  pass "processor-sim stage: EXPOSE 9090 (the simulator's public port)"
 else
-  fail "authload stage" "${aproblems[*]}"
-  finish
+  fail "processor-sim stage: EXPOSE 9090 (the simulator's public port)"
 fi
 
 # --- 2. The release binary, as the image builds it ---------------------------------------
@@ -218,9 +239,11 @@ chown 65532:65532 "$rootfs/home/nonroot" 2>/dev/null || true
 chmod 1777 "$rootfs/tmp"
 libdirs=(lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu lib64 lib usr/lib)
 
-# The authload image starts from the same base: a copy made before anything is added.
-rm -rf "$authload_rootfs"
+# The authload and processor-sim images start from the same base: copies made before
+# anything is added.
+rm -rf "$authload_rootfs" "$sim_rootfs"
 cp -a "$rootfs" "$authload_rootfs"
+cp -a "$rootfs" "$sim_rootfs"
 
 # Base libraries, before anything is copied: a copied library must not shadow one of them.
 declare -A base_libs=()
@@ -329,6 +352,14 @@ if ((${#copy_problems[@]})); then
 fi
 pass "authload root filesystem: the same packages + ${#copied[@]} files from the authload stage's COPY lines"
 check_image authload "$authload_rootfs" "$authload_entry" || finish
+
+populate "$sstage" "$sim_rootfs"
+if ((${#copy_problems[@]})); then
+  fail "processor-sim root filesystem" "copy: ${copy_problems[*]}"
+  finish
+fi
+pass "processor-sim root filesystem: the same packages + ${#copied[@]} files from the processor-sim stage's COPY lines"
+check_image paystream-processor-sim "$sim_rootfs" "$sim_entry" || finish
 
 # --- 4. Run it --------------------------------------------------------------------------
 if [[ $(id -u) -eq 0 ]]; then
@@ -452,5 +483,16 @@ if [[ $status -eq 0 && "$(head -n 1 <<<"$out")" == "Usage: authload "* ]]; then
   pass "authload --help in the authload image: exit 0, usage printed"
 else
   fail "authload --help in the authload image" "exit status $status: $(head -n 5 <<<"$out" | tr '\n' ' ')"
+fi
+
+# The simulator the same way: --help exits 0 and names the program, so the binary loads
+# and starts in its image.
+out="$(ROOTFS="$sim_rootfs" BIN="$sim_entry" CHROOT="$(command -v chroot)" USERSPEC="${userspec[*]:-}" \
+  timeout 20 unshare "${ns_args[@]}" bash -c "$ainner" 2>&1)"
+status=$?
+if [[ $status -eq 0 && "$out" == *paystream-processor-sim* ]]; then
+  pass "paystream-processor-sim --help in the processor-sim image: exit 0, usage printed"
+else
+  fail "paystream-processor-sim --help in the processor-sim image" "exit status $status: $(head -n 5 <<<"$out" | tr '\n' ' ')"
 fi
 finish

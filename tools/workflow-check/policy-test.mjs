@@ -159,6 +159,23 @@ const fixtures = [
   ["ci: the authload image is not scanned", /ci: only immutable tags/, (_cd, ci) => {
     ci.jobs.scan.strategy.matrix.image = ["service"];
   }],
+  ["ci: the processor-sim image is not scanned", /ci: only immutable tags/, (_cd, ci) => {
+    ci.jobs.scan.strategy.matrix.image = ["service", "authload"];
+  }],
+  ["ci: the processor-sim image is not built", /ci: only immutable tags/, (_cd, ci) => {
+    ci.jobs.image.steps = ci.jobs.image.steps.filter((x) => x.id !== "push-sim");
+  }],
+  ["ci: release.json does not record the processor-sim digest", /ci: only immutable tags/, (_cd, ci) => {
+    const s = ci.jobs.release.steps.find((x) => /jq -n/.test(x.run || ""));
+    s.run = s.run.replace(", processor_sim: $sim", "");
+  }],
+  ["cd: staging's simulator is never set", /cd: staging's processor simulator/, (cd) => {
+    cd.jobs.staging.steps = cd.jobs.staging.steps.filter((x) => !/processor-sim/.test(x.run || ""));
+  }],
+  ["cd: staging's simulator is set by tag", /cd: staging's processor simulator/, (cd) => {
+    const s = cd.jobs.staging.steps.find((x) => /set image/.test(x.run || ""));
+    s.run = s.run.replace('processor-sim="$SIM_IMAGE"', 'processor-sim="$SIM_IMAGE_NAME:$TAG"');
+  }],
 ];
 
 for (const [name, expect, mutate] of fixtures) {

@@ -541,6 +541,34 @@ export function checkCd({ cd, k8s, canaryLive, root }) {
     }
     results.push(result(`cd/${id}: one Rollout patch sets the image digest, SERVICE_VERSION and ${LABEL} on the Rollout and its pods`, p));
   }
+
+  // The processor simulator (staging's processor, k8s/processor-sim): set by the digest CI
+  // scanned, before staging's canary calls it; never in another environment.
+  const p = [];
+  let found = 0;
+  for (const [id, job] of deployJobs) {
+    const steps = job.steps || [];
+    const di = steps.findIndex((s) => commandArgs(s.run, "tools/canary-live"));
+    steps.forEach((s, i) => {
+      for (const line of logicalLines(s.run)) {
+        if (!/\bkubectl\b.*\bset\s+image\b.*\bdeployment\/processor-sim\b/.test(line)) continue;
+        found++;
+        const ns = (job.env || {}).NAMESPACE;
+        if (id !== "staging") p.push(`job ${id} (namespace ${ns}) sets the simulator's image: only staging runs it`);
+        if (i > di) p.push(`job ${id}: "${s.name}" sets the simulator after the canary started`);
+        const m = /processor-sim="?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?"?/.exec(line);
+        const expr = m && envOf(cd, job, s, m[1]);
+        const out = /^\$\{\{\s*needs\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)\s*\}\}$/.exec(expr || "");
+        const plan = out && [].concat(job.needs || []).includes(out[1]) ? jobs[out[1]] || {} : null;
+        const o = plan && /^\$\{\{\s*steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)\s*\}\}$/.exec(String((plan.outputs || {})[out[2]] || ""));
+        const producer = o && (plan.steps || []).find((x) => x.id === o[1]);
+        if (!producer || !String(producer.run || "").includes("sha256:[0-9a-f]{64}") || !new RegExp(`echo "${o[2]}=`).test(producer.run))
+          p.push(`job ${id}: the simulator's image "${m ? "$" + m[1] : line}" is not a needed job's output checked as REPO@sha256:<64 hex>`);
+      }
+    });
+  }
+  if (!found) p.push("no deploy job sets deployment/processor-sim's image (staging's processor would keep an unscanned or stale image)");
+  results.push(result("cd: staging's processor simulator is set by the digest CI scanned, before the canary", p));
   return results;
 }
 
@@ -567,13 +595,13 @@ export function checkCi({ ci, root }) {
   const imageJobId = Object.keys(jobs).find((id) => (jobs[id].steps || []).some((s) => s.id === "meta"));
   const imageJob = jobs[imageJobId] || {};
   const meta = (imageJob.steps || []).find((s) => s.id === "meta");
-  const repos = [envOf(ci, imageJob, meta, "IMAGE_NAME"), envOf(ci, imageJob, meta, "LOAD_IMAGE_NAME")];
+  const repos = [envOf(ci, imageJob, meta, "IMAGE_NAME"), envOf(ci, imageJob, meta, "LOAD_IMAGE_NAME"), envOf(ci, imageJob, meta, "SIM_IMAGE_NAME")];
   const version = (/^\s*version:\s*'([^']+)'/m.exec(fs.readFileSync(path.join(root, "meson.build"), "utf8")) || [])[1];
 
   // Tag rules, executed.
   let p = [];
   if (!meta || !meta.run) p.push("no step with id meta (version, revision and tags) in the image job");
-  else if (!repos[0] || !repos[1]) p.push("IMAGE_NAME and LOAD_IMAGE_NAME must be set in the workflow env");
+  else if (!repos[0] || !repos[1] || !repos[2]) p.push("IMAGE_NAME, LOAD_IMAGE_NAME and SIM_IMAGE_NAME must be set in the workflow env");
   else {
     const sha12 = SAMPLE.sha.slice(0, 12);
     const cases = [
@@ -593,7 +621,7 @@ export function checkCi({ ci, root }) {
         env: {
           PATH: process.env.PATH, LC_ALL: "C.UTF-8",
           GITHUB_EVENT_NAME: c.event, GITHUB_REF: c.ref, GITHUB_SHA: SAMPLE.sha, GITHUB_OUTPUT: outFile,
-          DEFAULT_BRANCH: "main", IMAGE_NAME: repos[0], LOAD_IMAGE_NAME: repos[1],
+          DEFAULT_BRANCH: "main", IMAGE_NAME: repos[0], LOAD_IMAGE_NAME: repos[1], SIM_IMAGE_NAME: repos[2],
         },
       });
       if (c.fails) {
@@ -606,7 +634,7 @@ export function checkCi({ ci, root }) {
       }
       const o = parseOutput(fs.readFileSync(outFile, "utf8"));
       if (o.push !== c.push) p.push(`${c.what}: push=${o.push}, want ${c.push}`);
-      const lists = [["service_tags", repos[0]], ["authload_tags", repos[1]]];
+      const lists = [["service_tags", repos[0]], ["authload_tags", repos[1]], ["sim_tags", repos[2]]];
       for (const [key, repo] of lists) {
         const got = String(o[key] ?? "").split("\n").filter(Boolean).sort();
         for (const t of got) {
@@ -635,8 +663,8 @@ export function checkCi({ ci, root }) {
         const pushes = w.push === true || w.push === "true" || /\bpush=true\b|type=registry/.test(String(w.outputs || ""));
         if (!pushes) continue;
         targets.add(w.target);
-        if (!/^\$\{\{\s*steps\.meta\.outputs\.(service|authload)_tags\s*\}\}$/.test(String(w.tags || "")))
-          p.push(`${where}: pushes tags "${w.tags}", not the meta step's service_tags/authload_tags`);
+        if (!/^\$\{\{\s*steps\.meta\.outputs\.(service|authload|sim)_tags\s*\}\}$/.test(String(w.tags || "")))
+          p.push(`${where}: pushes tags "${w.tags}", not the meta step's service_tags/authload_tags/sim_tags`);
         if (!/steps\.meta\.outputs\.push\s*==\s*'true'/.test(String(s.if || "")))
           p.push(`${where}: pushes without requiring steps.meta.outputs.push == 'true'`);
       }
@@ -651,14 +679,18 @@ export function checkCi({ ci, root }) {
       }
     }
   }
-  for (const t of ["runtime", "authload"]) if (!targets.has(t)) p.push(`no pushing build of the Containerfile target ${t}`);
+  for (const t of ["runtime", "authload", "processor-sim"]) if (!targets.has(t)) p.push(`no pushing build of the Containerfile target ${t}`);
   const scan = Object.values(jobs).find((j) => (j.steps || []).some((s) => String(s.uses || "").startsWith("aquasecurity/trivy-action@")));
   const scanned = (((scan || {}).strategy || {}).matrix || {}).image || [];
-  for (const i of ["service", "authload"]) if (!scanned.includes(i)) p.push(`the Trivy job does not scan the ${i} image`);
+  for (const i of ["service", "authload", "sim"]) if (!scanned.includes(i)) p.push(`the Trivy job does not scan the ${i} image`);
   const release = Object.entries(jobs).find(([, j]) => (j.steps || []).some((s) => String(s.uses || "").startsWith("actions/upload-artifact@") && (s.with || {}).name === "release"));
   const scanId = Object.keys(jobs).find((k) => jobs[k] === scan);
   if (!release || ![].concat(release[1].needs || []).includes(scanId)) p.push("no job after the scan uploads the artifact `release` (the digests CD deploys)");
-  results.push(result("ci: only immutable tags are pushed; both images built, scanned and recorded for CD", p));
+  else {
+    const rec = logicalLines((release[1].steps || []).map((x) => x.run || "").join("\n")).join("\n");
+    for (const k of ["service", "authload", "processor_sim"]) if (!new RegExp(`\\b${k}:\\s*\\$`).test(rec)) p.push(`release.json does not record the ${k} image's digest reference (images.${k})`);
+  }
+  results.push(result("ci: only immutable tags are pushed; every image built, scanned and recorded for CD", p));
   return results;
 }
 

@@ -18,6 +18,8 @@ import { checkAlerting } from "./checks/alerting.mjs";
 import { checkApiServerEgress } from "./checks/apiserver.mjs";
 import { checkMeshScrape } from "./checks/mesh-scrape.mjs";
 import { checkIdempotencyStore } from "./checks/idempotency.mjs";
+import { checkProcessorLink } from "./checks/processor.mjs";
+import { checkImagePins } from "./checks/images.mjs";
 import { checkEnvironments } from "./envs.mjs";
 import { checkYamllint, checkWorkflows } from "./checks/external.mjs";
 
@@ -94,6 +96,7 @@ async function main() {
   checkCanaryAnalysis(ctx);
   const { imageRepo } = checkService(ctx);
   checkIdempotencyStore(ctx);
+  checkProcessorLink(ctx);
   checkEnvironments(ctx);
   checkPrometheus(ctx);
   checkAlerting(ctx);
@@ -102,6 +105,7 @@ async function main() {
   checkQueries(ctx, [...analysisQueries(ctx), ...dashboardQueries]);
   if (options.yamllint) checkYamllint(ctx, options.dir, path.join(validatorDir, "yamllint.yaml"));
   checkWorkflows(ctx, options.workflows, imageRepo, repo);
+  checkImagePins(ctx, options.workflows);
 
   // Stable, de-duplicated output.
   const lines = [...new Set(ctx.problems.map((p) => formatProblem(p)))];

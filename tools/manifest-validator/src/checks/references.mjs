@@ -155,8 +155,16 @@ function checkBackendRefs(ctx, route, rule, ri) {
     const p = `/spec/rules/${ri}/backendRefs/${bi}`;
     const kind = b.kind || "Service";
     const group = b.group || "";
+    if (kind === "Hostname" && group === "networking.istio.io") {
+      // Istio's backend kind for a ServiceEntry host (egress through a waypoint).
+      const se = serviceEntryOfHost(ctx, b.name, ns);
+      if (!se) ctx.error(route, `${p}/name`, `backend Hostname "${b.name}" is not a host of a ServiceEntry visible in "${ns}"`);
+      else if (b.port === undefined) ctx.error(route, `${p}/port`, "backendRef.port is required for a Hostname backend");
+      else if (!((se.obj.spec && se.obj.spec.ports) || []).some((x) => x.number === b.port)) ctx.error(route, `${p}/port`, `ServiceEntry "${se.name}" has no port ${b.port}`);
+      return;
+    }
     if (kind !== "Service" || group !== "") {
-      ctx.error(route, p, `backend kind ${group}/${kind} is not supported here (Service only)`);
+      ctx.error(route, p, `backend kind ${group}/${kind} is not supported here (Service, or an Istio Hostname of a ServiceEntry)`);
       return;
     }
     const bns = b.namespace || ns;
@@ -211,6 +219,9 @@ function checkRoutes(ctx) {
         const svc = ctx.get("Service", pns, pr.name);
         if (!svc) ctx.error(r, `${p}/name`, `parent Service "${pns}/${pr.name}" not found in the tree`);
         else if (pr.port !== undefined && !serviceHasPort(svc, pr.port)) ctx.error(r, `${p}/port`, `parent Service "${pr.name}" has no port ${pr.port}`);
+      } else if (kind === "ServiceEntry" && group === "networking.istio.io") {
+        // Istio binds the route to the waypoint serving the ServiceEntry.
+        if (!ctx.get("ServiceEntry", pns, pr.name)) ctx.error(r, `${p}/name`, `parent ServiceEntry "${pns}/${pr.name}" not found in the tree`);
       } else ctx.error(r, p, `unsupported parent ${group}/${kind}`);
     });
     (spec.rules || []).forEach((rule, ri) => checkBackendRefs(ctx, r, rule, ri));
@@ -271,6 +282,9 @@ function checkRbac(ctx) {
       if (s.kind !== "ServiceAccount") return;
       const sns = s.namespace || ns;
       if (ctx.get("ServiceAccount", sns, s.name)) return;
+      // Istio creates a service account named after each waypoint Gateway it deploys.
+      const gw = ctx.get("Gateway", sns, s.name);
+      if (gw && gw.obj.spec && gw.obj.spec.gatewayClassName === "istio-waypoint") return;
       const ext = ctx.externalNamespaces.get(sns);
       if (ext && (ext.serviceAccounts || []).includes(s.name)) return;
       ctx.error(b, `/subjects/${i}`, `ServiceAccount "${sns}/${s.name}" is neither in the tree nor a declared prerequisite`);
@@ -302,10 +316,22 @@ function secretUsage(ctx, ns, name) {
   return { any, all, used };
 }
 
+// A DestinationRule's credentialName is read by the proxies of its namespace (the
+// waypoint): every key, by Istio's names.
+function credentialUsage(ctx, ns, name) {
+  const any = ctx.of("DestinationRule").some((dr) => {
+    if (ctx.nsOf(dr) !== ns) return false;
+    const tp = (dr.obj.spec && dr.obj.spec.trafficPolicy) || {};
+    return [tp, ...(tp.portLevelSettings || [])].some((x) => x && x.tls && x.tls.credentialName === name);
+  });
+  return { any, all: any, used: new Set() };
+}
+
 function checkSecrets(ctx) {
   for (const es of ctx.of("ExternalSecret")) {
     const ns = ctx.nsOf(es);
-    const u = secretUsage(ctx, ns, targetName(es));
+    const cred = credentialUsage(ctx, ns, targetName(es));
+    const u = cred.any ? cred : secretUsage(ctx, ns, targetName(es));
     if (!u.any) ctx.error(es, "/spec/target", `Secret "${targetName(es)}" is synced but no pod in "${ns}" uses it`);
     else if (!u.all)
       (es.obj.spec.data || []).forEach((x, i) => {
@@ -333,9 +359,24 @@ function hostToService(ctx, host, ns) {
   return ctx.get("Service", m[2] || ns, m[1]);
 }
 
+// The ServiceEntry declaring `host` that namespace `ns` sees (exportTo: "." is its own
+// namespace, "*" every one; unset means every one).
+export function serviceEntryOfHost(ctx, host, ns) {
+  return (
+    ctx.of("ServiceEntry").find((se) => {
+      const spec = se.obj.spec || {};
+      if (!(spec.hosts || []).includes(host)) return false;
+      const exp = spec.exportTo || ["*"];
+      return exp.some((e) => e === "*" || (e === "." ? ctx.nsOf(se) === ns : e === ns));
+    }) || null
+  );
+}
+
 function checkMesh(ctx) {
   for (const dr of ctx.of("DestinationRule")) {
-    if (!hostToService(ctx, dr.obj.spec && dr.obj.spec.host, ctx.nsOf(dr))) ctx.error(dr, "/spec/host", `host "${dr.obj.spec.host}" is not a Service of the tree`);
+    const host = dr.obj.spec && dr.obj.spec.host;
+    if (!hostToService(ctx, host, ctx.nsOf(dr)) && !serviceEntryOfHost(ctx, host, ctx.nsOf(dr)))
+      ctx.error(dr, "/spec/host", `host "${host}" is neither a Service of the tree nor a ServiceEntry host visible in "${ctx.nsOf(dr)}"`);
   }
   for (const kind of ["PeerAuthentication", "AuthorizationPolicy"]) {
     for (const d of ctx.of(kind)) {
