@@ -440,9 +440,9 @@ def main():
                       help="the smallest accepted served / (pool / latency) (default 0.90)")
     link.add_argument("--pool-max", type=float, default=1.05,
                       help="the largest accepted served / (pool / latency) (default 1.05)")
-    link.add_argument("--busy-max-fraction", type=float, default=0.025,
+    link.add_argument("--busy-max-fraction", type=float, default=0.05,
                       help="the largest accepted p99 of the 503s as a fraction of the "
-                           "simulator's latency (default 0.025: 5 ms of 200 ms)")
+                           "simulator's latency (default 0.05: 10 ms of 200 ms)")
     args = parser.parse_args()
     if args.max_ratio is None:
         args.max_ratio = 1.25 if args.processor_link else 1.10
