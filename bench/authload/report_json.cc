@@ -1,5 +1,7 @@
 #include "bench/authload/report_json.h"
 
+#include <string>
+
 #include "bench/authload/json_writer.h"
 
 namespace paystream::bench {
@@ -19,6 +21,17 @@ void write_percentiles(JsonWriter& w, std::string_view key, const Percentiles& p
       .number("p99_99", p.p99_99)
       .number("max", p.max)
       .end_object();
+}
+
+// "latency_us_by_class": {"2xx": {…}, "5xx": {…}}, the classes that had answers.
+void write_class_latency(JsonWriter& w, const TargetStats& s) {
+  w.begin_object("latency_us_by_class");
+  for (size_t i = 0; i < kStatusClassCount; ++i) {
+    if (s.latency_by_class[i].count() == 0) continue;
+    const std::string name = std::to_string(static_cast<int>(i) + kFirstStatusClass) + "xx";
+    write_percentiles(w, name, percentiles_of(s.latency_by_class[i]));
+  }
+  w.end_object();
 }
 
 void write_counts(JsonWriter& w, const TargetStats& s) {
@@ -142,6 +155,7 @@ void write_run(JsonWriter& w, const RunSummary& run) {
   for (const std::string& reason : run.invalid_reasons) w.string("", reason);
   w.end_array();
   write_percentiles(w, "latency_us", run.latency);
+  write_class_latency(w, run.all);
   write_percentiles(w, "send_lag_us", run.send_lag);
   write_counts(w, run.all);
   if (run.idempotency_keys) write_idempotency(w, run.idempotency);
@@ -154,6 +168,7 @@ void write_run(JsonWriter& w, const RunSummary& run) {
         .number("target_rate", t.target_rate)
         .number("achieved_rate", t.achieved_rate);
     write_percentiles(w, "latency_us", t.latency);
+    write_class_latency(w, t.stats);
     write_percentiles(w, "send_lag_us", t.send_lag);
     write_counts(w, t.stats);
     w.end_object();

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "bench/authload/report_json.h"
+
 namespace paystream::bench {
 namespace {
 
@@ -85,6 +87,42 @@ TEST(Summary, AchievedRateOverTheSendWindow) {
   EXPECT_DOUBLE_EQ(on_time.send_window_s, 2);
   EXPECT_DOUBLE_EQ(on_time.achieved_rate, 1000);
   EXPECT_TRUE(on_time.valid);
+}
+
+TEST(Summary, LatencyKeptApartByStatusClass) {
+  std::vector<RunTarget> targets(1);
+  targets[0].name = "a:1";
+  RunSpec spec;
+  spec.targets = &targets;
+  spec.rate = 1000;
+  spec.duration_s = 1;
+  RunResult result;
+  result.ok = true;
+  result.measured_requests = 1000;
+  result.connections = {4};
+  result.targets.resize(1);
+  // Slow successes and fast rejections: the overall p50 is a rejection's, the p99 a success's.
+  for (int i = 0; i < 100; ++i) result.targets[0].record_response(200, 200'000'000);
+  for (int i = 0; i < 899; ++i) result.targets[0].record_response(503, 1'000'000);
+  result.targets[0].record_response(404, 50'000'000);
+  const RunSummary s = summarize_run(spec, result);
+  const TargetStats& all = s.all;
+  EXPECT_EQ(all.latency.count(), 1000u);
+  EXPECT_EQ(all.latency_by_class[0].count(), 100u);  // 2xx
+  EXPECT_EQ(all.latency_by_class[1].count(), 0u);    // 3xx
+  EXPECT_EQ(all.latency_by_class[2].count(), 1u);    // 4xx
+  EXPECT_EQ(all.latency_by_class[3].count(), 899u);  // 5xx
+  EXPECT_NEAR(percentiles_of(all.latency_by_class[3]).p99, 1000, 10);
+  EXPECT_NEAR(percentiles_of(all.latency_by_class[0]).p50, 200'000, 2000);
+  EXPECT_NEAR(s.latency.p99, 200'000, 2000);
+
+  std::string json = run_report_json(Options{}, s);
+  std::erase_if(json, [](char c) { return c == ' ' || c == '\n'; });
+  const size_t by_class = json.find("\"latency_us_by_class\":{\"2xx\":{\"count\":100,");
+  ASSERT_NE(by_class, std::string::npos) << json;
+  EXPECT_NE(json.find("\"4xx\":{\"count\":1,", by_class), std::string::npos) << json;
+  EXPECT_NE(json.find("\"5xx\":{\"count\":899,", by_class), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"3xx\""), std::string::npos) << json;
 }
 
 }  // namespace

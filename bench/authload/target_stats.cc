@@ -22,6 +22,10 @@ void TargetStats::record_response(int status, uint64_t latency_ns) {
   ++responses;
   ++by_status[static_cast<size_t>(std::clamp(status, 0, kMaxStatus))];
   latency.record(latency_ns);
+  const int status_class = status / 100 - kFirstStatusClass;
+  if (status_class >= 0 && status_class < static_cast<int>(kStatusClassCount)) {
+    latency_by_class[static_cast<size_t>(status_class)].record(latency_ns);
+  }
 }
 
 uint64_t TargetStats::non_2xx() const {
@@ -40,6 +44,8 @@ uint64_t TargetStats::total_errors() const {
 
 void TargetStats::merge(const TargetStats& other) {
   latency.merge(other.latency);
+  for (size_t i = 0; i < kStatusClassCount; ++i)
+    latency_by_class[i].merge(other.latency_by_class[i]);
   send_lag.merge(other.send_lag);
   scheduled += other.scheduled;
   sent += other.sent;

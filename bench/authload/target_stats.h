@@ -20,10 +20,17 @@ enum class ErrorKind : uint8_t {
 inline constexpr size_t kErrorKindCount = 4;
 std::string_view error_kind_name(ErrorKind kind);
 
+// The status classes whose latency is also kept apart (2xx, 3xx, 4xx, 5xx): fast rejections
+// (a 503 at once) and slow successes then each have their own percentiles.
+inline constexpr int kFirstStatusClass = 2;
+inline constexpr size_t kStatusClassCount = 4;
+
 struct TargetStats {
   static constexpr int kMaxStatus = 999;
 
-  Histogram latency;   // scheduled send time → response, every HTTP response
+  Histogram latency;  // scheduled send time → response, every HTTP response
+  // The same, by status class: [0] 2xx … [3] 5xx (other statuses only in `latency`).
+  std::array<Histogram, kStatusClassCount> latency_by_class;
   Histogram send_lag;  // actual − scheduled send time, every request sent
   uint64_t scheduled = 0;
   uint64_t sent = 0;                   // each request once, however often it was sent

@@ -392,15 +392,66 @@ def main():
                              "with Redis on loopback (reported): bench-report/idempotency.md "
                              "(tools/lib/bench_idempotency.py)")
     parser.add_argument("--rounds", type=int, default=5,
-                        help="with --idempotency: rounds of (unkeyed, control, keyed) runs")
-    parser.add_argument("--max-ratio", type=float, default=1.10,
+                        help="with --idempotency: rounds of (unkeyed, control, keyed) runs; "
+                             "with --processor-link: rounds of (service, nginx) CPU runs")
+    parser.add_argument("--max-ratio", type=float,
                         help="with --idempotency: the largest accepted median keyed/control "
-                             "CPU-per-request ratio")
+                             "CPU-per-request ratio (default 1.10); with --processor-link: "
+                             "the largest accepted median service/nginx one (default 1.25)")
     parser.add_argument("--idempotency-max-bytes", type=int, default=1048576,
                         help="with --idempotency: the embedded store's IDEMPOTENCY_MAX_BYTES")
     parser.add_argument("--no-redis", action="store_true",
                         help="with --idempotency: skip the Redis measurement")
+    parser.add_argument("--processor-link", action="store_true",
+                        help="the outbound processor link against paystream-processor-sim: "
+                             "CPU per authorization, service / nginx proxy_pass with upstream "
+                             "keep-alive (gated), Little's law at 2,000 connections and 200 ms, "
+                             "pool exhaustion (503 processor_busy at once): "
+                             "bench-report/processor-link.md (tools/lib/bench_link.py)")
+    link = parser.add_argument_group("--processor-link options")
+    link.add_argument("--link-parts", default="cpu,littles,pool",
+                      help="comma-separated subset of cpu, littles, pool (default: all)")
+    link.add_argument("--link-rate", type=int, default=5000,
+                      help="open-loop rate of the CPU runs, requests/s (default 5000)")
+    link.add_argument("--link-seconds", type=float, default=10,
+                      help="seconds per CPU run (default 10; 3 with --quick)")
+    link.add_argument("--link-connections", type=int, default=50,
+                      help="client connections of the CPU runs (default 50)")
+    link.add_argument("--link-pool", type=int, default=64,
+                      help="PROCESSOR_MAX_CONNECTIONS and nginx's upstream keepalive in the "
+                           "CPU runs (default 64)")
+    link.add_argument("--perf", action="store_true",
+                      help="also perf-record each proxy during one more CPU run (top symbols "
+                           "in the report)")
+    link.add_argument("--crowd-connections", type=int, default=2000,
+                      help="client connections of the Little's-law and pool runs (default 2000)")
+    link.add_argument("--crowd-latency-ms", type=int, default=200,
+                      help="the simulator's latency in those runs (default 200)")
+    link.add_argument("--crowd-seconds", type=float, default=10,
+                      help="measured seconds of those runs, after 2 s of warm-up (default 10; "
+                           "5 with --quick)")
+    link.add_argument("--littles-min", type=float, default=0.95,
+                      help="the smallest accepted served / Little's-law rate (default 0.95)")
+    link.add_argument("--pool-size", type=int, default=256,
+                      help="PROCESSOR_MAX_CONNECTIONS of the pool run (default 256)")
+    link.add_argument("--pool-queue", type=int, default=32,
+                      help="PROCESSOR_MAX_QUEUE of the pool run (default 32)")
+    link.add_argument("--pool-min", type=float, default=0.90,
+                      help="the smallest accepted served / (pool / latency) (default 0.90)")
+    link.add_argument("--pool-max", type=float, default=1.05,
+                      help="the largest accepted served / (pool / latency) (default 1.05)")
+    link.add_argument("--busy-max-fraction", type=float, default=0.05,
+                      help="the largest accepted p99 of the 503s as a fraction of the "
+                           "simulator's latency (default 0.05: 10 ms of 200 ms)")
     args = parser.parse_args()
+    if args.max_ratio is None:
+        args.max_ratio = 1.25 if args.processor_link else 1.10
+    if args.quick and args.processor_link:
+        args.link_seconds, args.crowd_seconds = 3, 5
+        args.rounds = min(args.rounds, 3)
+    args.link_parts = {p.strip() for p in args.link_parts.split(",") if p.strip()}
+    if not args.link_parts <= {"cpu", "littles", "pool"}:
+        parser.error("--link-parts takes cpu, littles, pool")
     if any("=" not in kv for kv in args.env):
         parser.error("--env takes NAME=VALUE")
 
@@ -413,6 +464,10 @@ def main():
         sys.dont_write_bytecode = True  # no __pycache__ in tools/lib
         from bench_compare import compare
         return compare(args, binary, out)
+    if args.processor_link:
+        sys.dont_write_bytecode = True
+        import bench_link
+        return bench_link.main(args, build, out)
     if args.idempotency:
         sys.dont_write_bytecode = True
         import bench_idempotency
