@@ -117,8 +117,7 @@ def sim_stats(sim):
 
 def start_link_service(binary, cpu, sim, extra_env=None):
     env = {"PROCESSOR_MODE": "http",
-           "PROCESSOR_URL": f"http://127.0.0.1:{sim.port}{SIM_PATH}",
-           "SUCCESS_RATE": "1"}
+           "PROCESSOR_URL": f"http://127.0.0.1:{sim.port}{SIM_PATH}"}
     env.update(extra_env or {})
     return b.start_service(binary, cpu, extra_env=env)
 
