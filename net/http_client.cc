@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "net/http_response_parser.h"
 #include "net/log.h"
+#include "net/name_lookup.h"
 #include "net/reactor_timer.h"
 #include "net/upstream_addresses.h"
 #include "net/wait_queue.h"
@@ -60,11 +61,6 @@ struct HttpClient::Impl {
     int deferred_error = 0;  // a synchronous libuv error, handled on the timer (never in call())
     uint64_t write_start_ns = 0;
     ResponseParser parser;
-  };
-
-  struct Resolve {
-    uv_getaddrinfo_t req;
-    Impl* owner;  // null once abandoned: the callback then only frees
   };
 
   Impl(Reactor& r, uv_loop_t* l, HttpClientOptions o)
@@ -128,7 +124,7 @@ struct HttpClient::Impl {
       start(p);
     } else {
       enqueue_back(p);
-      if (addresses.empty() && resolve == nullptr) start_resolve();
+      if (addresses.empty() && !resolve.running()) start_resolve();
     }
     publish();
   }
@@ -212,7 +208,7 @@ struct HttpClient::Impl {
         }
         continue;
       }
-      if (addresses.empty() && resolve == nullptr) start_resolve();
+      if (addresses.empty() && !resolve.running()) start_resolve();
       break;
     }
     publish();
@@ -506,38 +502,16 @@ struct HttpClient::Impl {
   // ---- name resolution ----
 
   void start_resolve() {
-    if (resolve != nullptr || shut) return;
-    auto* r = new Resolve{{}, this};
-    r->req.data = r;
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    const int rc =
-        uv_getaddrinfo(loop, &r->req, on_resolved, options.host.c_str(), nullptr, &hints);
-    if (rc != 0) {
-      delete r;
-      resolved(rc, nullptr);
-      return;
-    }
-    resolve = r;
+    if (resolve.running() || shut) return;
+    if (const int rc = resolve.start(options.host); rc != 0) resolved(rc, nullptr);
   }
 
-  static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
-    auto* r = static_cast<Resolve*>(req->data);
-    Impl* owner = r->owner;
-    delete r;
-    if (owner == nullptr) {
-      if (res != nullptr) uv_freeaddrinfo(res);
-      return;
-    }
-    owner->resolve = nullptr;
-    owner->resolved(status, res);
+  static void on_resolved(void* self, int status, const addrinfo* res) {
+    static_cast<Impl*>(self)->resolved(status, res);
   }
 
-  void resolved(int status, addrinfo* res) {
-    const bool replaced = addresses.update(status, res);
-    if (res != nullptr) uv_freeaddrinfo(res);
-    if (replaced) {
+  void resolved(int status, const addrinfo* res) {
+    if (addresses.update(status, res)) {
       stats.add_resolution();
       dispatch();
       return;
@@ -571,13 +545,6 @@ struct HttpClient::Impl {
     publish();
   }
 
-  void abandon_resolve() {
-    if (resolve == nullptr) return;
-    resolve->owner = nullptr;
-    uv_cancel(reinterpret_cast<uv_req_t*>(&resolve->req));  // its callback still runs, and frees
-    resolve = nullptr;
-  }
-
   // ---- shutdown ----
 
   void shutdown() {
@@ -585,7 +552,7 @@ struct HttpClient::Impl {
     shut = true;
     queue_timer.stop();
     resolve_timer.stop();
-    abandon_resolve();
+    resolve.cancel();
     while (!queue.empty()) end(pop_front(), Kind::shutdown);
     for (Conn* c : conns) {
       Pending* p = c->call;
@@ -605,7 +572,7 @@ struct HttpClient::Impl {
   bool shut = false;
 
   UpstreamAddresses addresses;  // new connections take them in turn
-  Resolve* resolve = nullptr;
+  NameLookup resolve{loop, on_resolved, this};
 
   std::vector<Conn*> conns;       // every connection object (free ones included)
   std::vector<Conn*> free_conns;  // closed, reusable

@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "net/log.h"
+#include "net/name_lookup.h"
 #include "net/reactor_timer.h"
 #include "net/redis_uv_events.h"
 
@@ -69,11 +70,6 @@ struct RedisClient::Impl {
     uint64_t tag;
     uint64_t sent_ms;
     int step;  // kUser, kAuth, kPing, or the index of a script being loaded
-  };
-
-  struct Resolve {
-    uv_getaddrinfo_t req;
-    Impl* owner;  // null once abandoned: the callback then only frees
   };
 
   Impl(Reactor& r, uv_loop_t* l, RedisOptions o)
@@ -190,50 +186,24 @@ struct RedisClient::Impl {
       connect_to(options.host);
       return;
     }
-    auto* r = new Resolve{{}, this};
-    r->req.data = r;
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    const int rc =
-        uv_getaddrinfo(loop, &r->req, on_resolved, options.host.c_str(), nullptr, &hints);
-    if (rc != 0) {
-      delete r;
+    if (const int rc = resolve.start(options.host); rc != 0) {
       attempt_failed(std::string("resolve failed: ") + uv_strerror(rc));
-      return;
     }
-    resolve = r;
   }
 
-  static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
-    auto* r = static_cast<Resolve*>(req->data);
-    Impl* owner = r->owner;
-    delete r;
-    if (owner == nullptr) {
-      if (res != nullptr) uv_freeaddrinfo(res);
-      return;
-    }
-    owner->resolve = nullptr;
-    owner->resolved(status, res);
+  static void on_resolved(void* self, int status, const addrinfo* res) {
+    static_cast<Impl*>(self)->resolved(status, res);
   }
 
-  void abandon_resolve() {
-    if (resolve == nullptr) return;
-    resolve->owner = nullptr;
-    uv_cancel(reinterpret_cast<uv_req_t*>(&resolve->req));  // its callback still runs, and frees
-    resolve = nullptr;
-  }
-
-  void resolved(int status, addrinfo* res) {
+  void resolved(int status, const addrinfo* res) {
     if (status != 0) {
-      if (res != nullptr) uv_freeaddrinfo(res);
       attempt_failed(std::string("resolve failed: ") + uv_strerror(status));
       return;
     }
     // IPv4 first, like hiredis' own connect; a failed attempt moves on to the next address.
     std::vector<std::string> found;
     for (int family : {AF_INET, AF_INET6}) {
-      for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
+      for (const addrinfo* a = res; a != nullptr; a = a->ai_next) {
         if (a->ai_family != family) continue;
         char ip[INET6_ADDRSTRLEN] = {};
         if (family == AF_INET) {
@@ -244,7 +214,6 @@ struct RedisClient::Impl {
         if (std::find(found.begin(), found.end(), ip) == found.end()) found.emplace_back(ip);
       }
     }
-    uv_freeaddrinfo(res);
     if (found.empty()) {
       attempt_failed("resolve failed: no address");
       return;
@@ -422,7 +391,7 @@ struct RedisClient::Impl {
         break;
       case State::resolving:
         ++stats.timeouts;
-        abandon_resolve();
+        resolve.cancel();
         attempt_failed("connect timed out (resolving)");
         break;
       case State::connecting:
@@ -455,7 +424,7 @@ struct RedisClient::Impl {
     if (state == State::shut) return;
     state = State::shut;
     timer.stop();
-    abandon_resolve();
+    resolve.cancel();
     if (ac != nullptr) redisAsyncFree(ac);  // fails what is in flight, then on_gone
   }
 
@@ -467,7 +436,7 @@ struct RedisClient::Impl {
   std::minstd_rand rng;
   State state = State::idle;
   redisAsyncContext* ac = nullptr;
-  Resolve* resolve = nullptr;
+  NameLookup resolve{loop, on_resolved, this};
   std::deque<Entry> entries;  // in the order sent, setup steps included
   std::vector<std::string> shas;
   std::string address;      // the numeric address of the current attempt
