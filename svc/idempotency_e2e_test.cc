@@ -8,8 +8,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,24 +36,9 @@ std::optional<ParsedResponse> keyed_post(const Authd& authd, const std::string& 
   return authd.post("/v1/authorize", body, headers);
 }
 
-// One series' value from the admin port's /metrics, -1 when absent.
-long metric(const Authd& authd, const std::string& series) {
-  const auto metrics = authd.get(authd.admin_port, "/metrics");
-  if (!metrics) return -1;
-  const size_t at = metrics->body.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::atol(metrics->body.c_str() + at + series.size() + 2);
-}
-
 // auth_idempotency_requests_total{result="<result>"}.
 long idempotency_count(const Authd& authd, const std::string& result) {
   return metric(authd, "auth_idempotency_requests_total{result=\"" + result + "\"}");
-}
-
-std::string write_secret(const std::string& name, const std::string& content) {
-  const std::string path = ::testing::TempDir() + "/" + name + "-" + std::to_string(getpid());
-  std::ofstream(path) << content << "\n";
-  return path;
 }
 
 struct Backend {
@@ -78,9 +61,9 @@ class Idempotency : public ::testing::TestWithParam<Backend> {
       env.emplace_back("IDEMPOTENCY_REDIS_URL",
                        "redis://127.0.0.1:" + std::to_string(redis_.port()));
       env.emplace_back("IDEMPOTENCY_REDIS_PASSWORD_FILE",
-                       write_secret("redis-password", "a-redis-password"));
+                       write_test_file("redis-password", "a-redis-password"));
       env.emplace_back("IDEMPOTENCY_HMAC_KEY_FILE",
-                       write_secret("hmac", "an HMAC secret that is long enough, 32+ bytes"));
+                       write_test_file("hmac", "an HMAC secret that is long enough, 32+ bytes"));
       env.emplace_back("REACTORS", "2");
       processes = 2;
     } else {
@@ -341,7 +324,7 @@ TEST(IdempotencyStartup, RedisNeedsAUsableHmacSecret) {
   EXPECT_EQ(without.process.wait_exit(), 2);
   EXPECT_NE(without.process.stderr_text().find("IDEMPOTENCY_HMAC_KEY_FILE"), std::string::npos);
   Authd too_short;
-  EXPECT_FALSE(too_short.start({{"IDEMPOTENCY_HMAC_KEY_FILE", write_secret("short", "tiny")}}));
+  EXPECT_FALSE(too_short.start({{"IDEMPOTENCY_HMAC_KEY_FILE", write_test_file("short", "tiny")}}));
   EXPECT_EQ(too_short.process.wait_exit(), 2);
   EXPECT_EQ(too_short.process.stderr_text().find("tiny"), std::string::npos);
 }

@@ -10,7 +10,6 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <future>
 #include <string>
 #include <thread>
@@ -43,20 +42,6 @@ int free_port() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
-}
-
-std::string write_file(const std::string& name, const std::string& content) {
-  const std::string path = ::testing::TempDir() + "/" + name + "-" + std::to_string(getpid());
-  std::ofstream(path + ".tmp") << content << "\n";
-  std::rename((path + ".tmp").c_str(), path.c_str());
-  return path;
-}
-
-// One series' value from a /metrics page, -1 when absent.
-long metric(const std::string& page, const std::string& series) {
-  const size_t at = page.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::atol(page.c_str() + at + series.size() + 2);
 }
 
 // The simulator as a child process, on ephemeral ports unless `port` is given.
@@ -125,12 +110,8 @@ class ProcessorLink : public ::testing::Test {
     const auto r = authorize();
     return r ? r->status : 0;
   }
-  std::string metrics() const {
-    const auto r = authd_.get(authd_.admin_port, "/metrics");
-    return r ? r->body : std::string();
-  }
   long processor_calls(const std::string& result) const {
-    return metric(metrics(), "auth_processor_calls_total{result=\"" + result + "\"}");
+    return metric(authd_, "auth_processor_calls_total{result=\"" + result + "\"}");
   }
   void TearDown() override {
     // The card number travels to the processor only: never into either side's log.
@@ -172,7 +153,7 @@ TEST_F(ProcessorLink, ApprovalsAndDeclinesComeFromTheProcessor) {
   EXPECT_NE(state->body.find(R"("processor":{"mode":"http","url":")" + sim_.url()),
             std::string::npos)
       << state->body;
-  EXPECT_EQ(metric(metrics(), "auth_processor_mode{mode=\"http\"}"), 1);
+  EXPECT_EQ(metric(authd_, "auth_processor_mode{mode=\"http\"}"), 1);
 }
 
 TEST_F(ProcessorLink, UpstreamDownIs502ThenTheBreakerOpensAndRecovers) {
@@ -272,8 +253,8 @@ TEST_F(ProcessorLink, AFullPoolAnswers503ProcessorBusyAtOnce) {
   EXPECT_EQ(served, 3) << "two connections and one queued call";
   EXPECT_EQ(busy, 3);
   EXPECT_EQ(processor_calls("busy"), 3);
-  EXPECT_EQ(metric(metrics(), "http_request_errors_total{code=\"503\"}"), 3);
-  EXPECT_EQ(metric(metrics(), "circuit_breaker_state"), 0) << "busy is not a processor failure";
+  EXPECT_EQ(metric(authd_, "http_request_errors_total{code=\"503\"}"), 3);
+  EXPECT_EQ(metric(authd_, "circuit_breaker_state"), 0) << "busy is not a processor failure";
 }
 
 TEST_F(ProcessorLink, IdleConnectionsClosedByTheProcessorCostNoFailureAndNoDoubleAuthorization) {
@@ -291,19 +272,19 @@ TEST_F(ProcessorLink, IdleConnectionsClosedByTheProcessorCostNoFailureAndNoDoubl
 }
 
 TEST_F(ProcessorLink, TheApiKeyRotatesWithoutDroppingThePool) {
-  const std::string sim_key = write_file("sim-key", "key-one-0123456789");
-  const std::string our_key = write_file("our-key", "key-one-0123456789");
+  const std::string sim_key = write_test_file("sim-key", "key-one-0123456789");
+  const std::string our_key = write_test_file("our-key", "key-one-0123456789");
   ASSERT_TRUE(sim_.start({"--latency-ms", "0", "--jitter-ms", "0", "--api-key-file", sim_key}));
   start_authd(sim_.url(), {{"PROCESSOR_API_KEY_FILE", our_key}});
   ASSERT_EQ(status(), 200);
-  write_file("sim-key", "key-two-0123456789");
-  write_file("our-key", "key-two-0123456789");
+  write_test_file("sim-key", "key-two-0123456789");
+  write_test_file("our-key", "key-two-0123456789");
   // Both sides re-read their file every second.
   std::this_thread::sleep_for(std::chrono::milliseconds(2200));
   EXPECT_EQ(status(), 200);
-  EXPECT_EQ(metric(metrics(), "auth_processor_connections{state=\"idle\"}"), 1)
+  EXPECT_EQ(metric(authd_, "auth_processor_connections{state=\"idle\"}"), 1)
       << "the same kept-alive connection";
-  write_file("our-key", "a-wrong-key-0123456789");
+  write_test_file("our-key", "a-wrong-key-0123456789");
   std::this_thread::sleep_for(std::chrono::milliseconds(2200));
   EXPECT_EQ(status(), 502) << "the processor refuses a wrong key";
   const std::string log = authd_.process.stderr_text() + sim_.process.stderr_text();

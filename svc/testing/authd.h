@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 
 #include <optional>
 #include <string>
@@ -54,6 +59,29 @@ class Authd {
   int port = -1;
   int admin_port = -1;
 };
+
+// One series' value in a Prometheus text page ("name{labels}" as written), -1 when absent.
+inline long metric_value(const std::string& page, const std::string& series) {
+  const size_t at = page.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::atol(page.c_str() + at + series.size() + 2);
+}
+
+// One series' value from the admin port's /metrics, -1 when absent.
+inline long metric(const Authd& authd, const std::string& series) {
+  const auto page = authd.get(authd.admin_port, "/metrics");
+  return page ? metric_value(page->body, series) : -1;
+}
+
+// Writes `content` and a newline to a file of this test process (name + pid) and returns its
+// path. Replaced by a rename, so a process re-reading it (a secret rotation) never sees it
+// half-written.
+inline std::string write_test_file(const std::string& name, const std::string& content) {
+  const std::string path = ::testing::TempDir() + "/" + name + "-" + std::to_string(getpid());
+  std::ofstream(path + ".tmp") << content << "\n";
+  std::rename((path + ".tmp").c_str(), path.c_str());
+  return path;
+}
 
 // The value of a top-level JSON member as raw text ("\"approved\"", "2450.00"), or empty.
 inline std::string json_member(const std::string& body, const std::string& name) {
